@@ -1,0 +1,1 @@
+"""Core types with no I/O: settings, errors, locators, clock."""

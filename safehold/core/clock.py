@@ -1,0 +1,21 @@
+"""One place for 'now', so records share a time base (UTC, timezone-aware)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+__all__ = ["from_timestamp", "utcnow"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def from_timestamp(ts: float | None) -> datetime | None:
+    """POSIX seconds to aware UTC; None and out-of-range values (corrupt metadata) give None."""
+    if ts is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ts, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None

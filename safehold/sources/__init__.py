@@ -1,0 +1,1 @@
+"""Evidence sources and container readers, one module per format."""
