@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
     batch_files: int = 256
     batch_bytes: int = 256 * 2**20
-    limits: Limits = Field(default_factory=Limits)
+    limits: Limits = Field(default_factory=lambda: Limits())
 
     @property
     def db_url(self) -> str:

@@ -1,0 +1,115 @@
+"""Writes ingest results. Idempotent by construction: contents are keyed by SHA-256 and files
+by locator hash, both inserted with ON CONFLICT DO NOTHING, so a batch re-run after a crash
+stores exactly what an uninterrupted run would."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from safehold.ingest.records import BatchTask, FileRecord
+from safehold.store.models import Content, FileInstance, IngestBatch
+
+__all__ = ["done_batches", "finish_batch", "insert_ignore", "write_records"]
+
+
+def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]], key: list[str]) -> None:
+    """Bulk INSERT … ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=key)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=key)
+    else:  # pragma: no cover - other databases are not supported yet
+        raise NotImplementedError(f"database {dialect} is not supported")
+    session.execute(stmt, list(rows))
+
+
+def _content_row(r: FileRecord) -> dict[str, Any] | None:
+    c = r.content
+    if c is None:
+        return None
+    exif = c.exif or {}
+    return {
+        "sha256": c.sha256, "md5": c.md5, "sha1": c.sha1, "size": c.size, "mime": c.mime,
+        "media_kind": c.media_kind, "image_format": c.image_format, "width": c.width,
+        "height": c.height, "pdq": c.pdq, "pdq_quality": c.pdq_quality, "exif": c.exif,
+        "camera_make": _clip(exif.get("make")), "camera_model": _clip(exif.get("model")),
+        "camera_serial": _clip(exif.get("body_serial")),
+    }
+
+
+def _clip(v: object) -> str | None:
+    return str(v)[:100] if v not in (None, "") else None
+
+
+def _text(s: str) -> str:
+    """Names from evidence may hold undecodable bytes (surrogate escapes) or NULs, which neither
+    SQLite nor PostgreSQL text accepts; store them visibly escaped as ``\\xNN``."""
+    if "\x00" not in s:
+        try:
+            s.encode("utf-8")
+            return s
+        except UnicodeEncodeError:
+            pass
+    raw = s.encode("utf-8", "surrogateescape")
+    return raw.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+
+
+def _file_row(evidence_id: int, seq: int, r: FileRecord) -> dict[str, Any]:
+    key = _text(r.locator.key())
+    return {
+        "evidence_id": evidence_id,
+        "locator_hash": hashlib.sha256(key.encode()).hexdigest(),
+        "locator": key,
+        "display": _text(str(r.locator)),
+        "parent_sha256": r.parent_sha256,
+        "depth": r.locator.depth,
+        "name": _text(r.name),
+        "path": _text(r.path),
+        "size": r.size,
+        "sha256": r.content.sha256 if r.content else None,
+        "deleted": r.deleted,
+        "inode": r.inode,
+        "mtime": r.times.modified, "atime": r.times.accessed,
+        "ctime": r.times.changed, "crtime": r.times.created,
+        "error_code": r.error.code.value if r.error else None,
+        "error_message": _text(r.error.message) if r.error else None,
+        "batch_seq": seq,
+    }
+
+
+def write_records(session: Session, evidence_id: int, seq: int, records: Iterable[FileRecord]) -> int:
+    contents: dict[str, dict[str, Any]] = {}
+    files = []
+    for r in records:
+        row = _content_row(r)
+        if row is not None:
+            contents.setdefault(row["sha256"], row)
+        files.append(_file_row(evidence_id, seq, r))
+    insert_ignore(session, Content.__table__, list(contents.values()), ["sha256"])  # type: ignore[arg-type]
+    insert_ignore(session, FileInstance.__table__, files, ["locator_hash"])  # type: ignore[arg-type]
+    return len(files)
+
+
+def finish_batch(session: Session, task: BatchTask) -> None:
+    first = task.entries[0].ref if task.entries else ""
+    insert_ignore(session, IngestBatch.__table__, [{  # type: ignore[arg-type]
+        "evidence_id": task.evidence_id, "seq": task.seq, "first_ref": first,
+        "top_count": len(task.entries), "top_bytes": task.top_bytes,
+    }], ["evidence_id", "seq"])
+
+
+def done_batches(session: Session, evidence_id: int) -> dict[int, tuple[str, int]]:
+    rows = session.execute(
+        select(IngestBatch.seq, IngestBatch.first_ref, IngestBatch.top_count)
+        .where(IngestBatch.evidence_id == evidence_id)
+    )
+    return {seq: (first, count) for seq, first, count in rows}
