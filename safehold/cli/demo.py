@@ -1,0 +1,37 @@
+"""``safehold demo``: the main job on the bundled benign sample evidence."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from safehold.cli.common import console, dump_json, err_console, service
+from safehold.cli.ingest import RichProgress, print_result
+from safehold.cli.results import print_summary
+from safehold.ingest.executor import make_executor
+from safehold.services.demo import run_demo
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo(
+        ctx: typer.Context,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    ) -> None:
+        """Build a benign sample case (photos, near-duplicates, nested and damaged archives),
+        ingest it and print the summary. The damaged files are meant to show up as errors."""
+        with service(ctx) as svc:
+            with Progress(console=err_console, disable=as_json) as bar:
+                result = run_demo(svc, make_executor(svc.settings), RichProgress(bar))
+        if as_json:
+            dump_json(result.summary)
+            return
+        console.print(f"sample evidence: {result.evidence_path}")
+        print_result(result.ingest)
+        print_summary(result.summary)
+        console.print("[dim]Errors above are expected: the sample holds truncated, empty, encrypted, "
+                      "bomb and path-traversal files on purpose. Try `safehold files demo --errors`.[/dim]")

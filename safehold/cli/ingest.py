@@ -1,0 +1,84 @@
+"""``safehold ingest CASE [EVIDENCE_ID…]`` with a live progress bar."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from safehold.cli.common import EXIT_ITEM_ERRORS, console, err_console, service
+from safehold.ingest.executor import make_executor
+from safehold.services.ingest import IngestResult, run_ingest
+
+__all__ = ["RichProgress", "register"]
+
+
+class RichProgress:
+    """Files (archive members included), bytes of evidence done, rate and ETA."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.p = progress
+        self.task: TaskID | None = None
+        self.files = 0
+
+    def begin(self, evidence_label: str, total_bytes: int, files_already: int, bytes_already: int) -> None:
+        if self.task is not None:
+            self.p.remove_task(self.task)
+        self.files = files_already
+        self.task = self.p.add_task(evidence_label, total=max(total_bytes, 1), completed=bytes_already,
+                                    files=self.files)
+
+    def advance(self, files: int, nbytes: int) -> None:
+        if self.task is None:
+            return
+        self.files += files
+        self.p.update(self.task, advance=nbytes, files=self.files)
+
+    def note(self, message: str) -> None:
+        self.p.console.print(f"[yellow]{message}[/yellow]")
+
+
+def print_result(result: IngestResult) -> None:
+    for r in result.runs:
+        if r.skipped:
+            console.print(f"evidence {r.evidence_id} ({r.label}): already ingested, nothing to do")
+        else:
+            resumed = f", {r.resumed_batches} batches already done" if r.resumed_batches else ""
+            console.print(f"evidence {r.evidence_id} ({r.label}): {r.records_written} file records written"
+                          f"{resumed}; {r.errors} with errors")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("ingest")
+    def ingest(
+        ctx: typer.Context,
+        case: Annotated[str, typer.Argument(help="Case id or name.")],
+        evidence_ids: Annotated[list[int] | None, typer.Argument(help="Only these evidence items.")] = None,
+        executor: Annotated[str, typer.Option(help="local (all cores) or inline (one process).")] = "local",
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    ) -> None:
+        """Find, hash and describe every file; resumable after any interruption.
+
+        Exit status: 0 no errors, 3 some files have recorded errors, 1 the command failed.
+        """
+        with service(ctx) as svc:
+            ex = make_executor(svc.settings, executor)
+            columns = (
+                TextColumn("[bold]{task.description}"), BarColumn(),
+                TextColumn("{task.fields[files]} files"), DownloadColumn(), TransferSpeedColumn(),
+                TimeRemainingColumn(),
+            )
+            with Progress(*columns, console=err_console, disable=quiet, transient=False) as bar:
+                result = run_ingest(svc, case, evidence_ids or (), ex, RichProgress(bar))
+        print_result(result)
+        if result.errors:
+            raise typer.Exit(EXIT_ITEM_ERRORS)

@@ -1,0 +1,128 @@
+"""Enumerate → batches → executor → store, with checkpoints that make a killed run resumable.
+
+Resume works because enumeration is deterministic: batch ``seq`` N always holds the same
+top-level files, a finished batch is recorded in the same database as its files, and every
+write is idempotent. A second run skips finished batches and redoes the rest; the stored
+result is the same as an uninterrupted run's. A finished batch whose first file or size no
+longer matches means the evidence changed on disk, which stops the run loudly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import func, select
+
+from safehold.core.errors import SafeholdError
+from safehold.core.settings import Settings
+from safehold.ingest.executor import Executor
+from safehold.ingest.records import BatchCrashed, BatchFinished, BatchTask, RecordsChunk
+from safehold.sources.base import EvidenceSource
+from safehold.sources.factory import open_source
+from safehold.store.db import Database
+from safehold.store.ingest_repo import done_batches, finish_batch, write_records
+from safehold.store.models import FileInstance
+
+__all__ = ["IngestProgress", "IngestStats", "ingest_evidence", "plan_batches"]
+
+
+class IngestProgress(Protocol):
+    """What a front end shows while ingest runs (the CLI draws a rich bar)."""
+
+    def begin(self, evidence_label: str, total_bytes: int, files_already: int, bytes_already: int) -> None: ...
+
+    def advance(self, files: int, nbytes: int) -> None: ...
+
+    def note(self, message: str) -> None: ...
+
+
+class NullProgress:
+    def begin(self, evidence_label: str, total_bytes: int, files_already: int, bytes_already: int) -> None:
+        pass
+
+    def advance(self, files: int, nbytes: int) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+
+@dataclass(slots=True)
+class IngestStats:
+    batches_total: int = 0
+    batches_skipped: int = 0
+    records_written: int = 0
+    crashes: list[str] = field(default_factory=list)
+
+
+def plan_batches(evidence_id: int, kind: str, path: Path, source: EvidenceSource,
+                 settings: Settings) -> Iterator[BatchTask]:
+    """Deterministic batches by file count and bytes."""
+    seq, entries, nbytes = 0, [], 0
+    for entry in source.enumerate():
+        entries.append(entry)
+        nbytes += entry.size
+        if len(entries) >= settings.batch_files or nbytes >= settings.batch_bytes:
+            yield BatchTask(evidence_id, seq, kind, str(path), tuple(entries))
+            seq, entries, nbytes = seq + 1, [], 0
+    if entries:
+        yield BatchTask(evidence_id, seq, kind, str(path), tuple(entries))
+
+
+def ingest_evidence(
+    db: Database,
+    settings: Settings,
+    executor: Executor,
+    evidence_id: int,
+    kind: str,
+    path: Path,
+    total_bytes: int,
+    label: str,
+    progress: IngestProgress | None = None,
+) -> IngestStats:
+    """Run (or resume) ingest of one evidence item. Returns when every batch is stored."""
+    progress = progress or NullProgress()
+    source = open_source(kind, path)
+    with db.session() as s:
+        done = done_batches(s, evidence_id)
+        files_already = s.scalar(
+            select(func.count()).select_from(FileInstance).where(FileInstance.evidence_id == evidence_id)
+        ) or 0
+    stats = IngestStats()
+    bytes_already = 0
+
+    def pending() -> Iterator[BatchTask]:
+        nonlocal bytes_already
+        for task in plan_batches(evidence_id, kind, path, source, settings):
+            stats.batches_total += 1
+            prior = done.get(task.seq)
+            if prior is None:
+                yield task
+                continue
+            first = task.entries[0].ref if task.entries else ""
+            if prior != (first, len(task.entries)):
+                raise SafeholdError(
+                    f"evidence {evidence_id} changed since its ingest began: batch {task.seq} "
+                    f"was {prior}, now {(first, len(task.entries))}. Evidence must be read-only."
+                )
+            stats.batches_skipped += 1
+            progress.advance(0, task.top_bytes)
+
+    progress.begin(label, total_bytes, files_already, bytes_already)
+    for event in executor.run(pending()):
+        if isinstance(event, RecordsChunk):
+            if event.records:
+                with db.session() as s:
+                    stats.records_written += write_records(s, evidence_id, event.seq, event.records)
+            progress.advance(len(event.records), event.bytes_done)
+        elif isinstance(event, BatchFinished):
+            with db.session() as s:
+                finish_batch(s, event.task)
+        elif isinstance(event, BatchCrashed):
+            msg = f"worker died in batch {event.task.seq} at file {event.done_upto}: {event.detail}; retrying"
+            stats.crashes.append(msg)
+            progress.note(msg)
+    return stats

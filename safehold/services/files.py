@@ -1,0 +1,122 @@
+"""Reading results: per-file listings and the case summary."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from safehold.core.errors import SafeholdError
+from safehold.services.cases import resolve_case
+from safehold.services.context import ServiceContext
+from safehold.store.models import Content, EvidenceItem, FileInstance
+
+__all__ = ["MEDIA_TYPES", "case_summary", "iter_files"]
+
+MEDIA_TYPES = ("image", "video", "archive", "other")
+
+
+def _file_query(case_id: int, media_type: str | None, errors_only: bool,
+                evidence_id: int | None) -> Select[tuple[FileInstance, Content | None]]:
+    q = (
+        select(FileInstance, Content)
+        .join(EvidenceItem, EvidenceItem.id == FileInstance.evidence_id)
+        .outerjoin(Content, Content.sha256 == FileInstance.sha256)
+        .where(EvidenceItem.case_id == case_id)
+        .order_by(FileInstance.evidence_id, FileInstance.locator)
+    )
+    if media_type:
+        if media_type not in MEDIA_TYPES:
+            raise SafeholdError(f"--type must be one of {', '.join(MEDIA_TYPES)}")
+        q = q.where(Content.media_kind == media_type)
+    if errors_only:
+        q = q.where(FileInstance.error_code.is_not(None))
+    if evidence_id is not None:
+        q = q.where(FileInstance.evidence_id == evidence_id)
+    return q
+
+
+def iter_files(
+    ctx: ServiceContext,
+    case_ref: str | int,
+    media_type: str | None = None,
+    errors_only: bool = False,
+    evidence_id: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """One dict per file instance, streamed (a case may hold millions)."""
+    with ctx.db.session() as s:
+        case = resolve_case(s, case_ref)
+        q = _file_query(case.id, media_type, errors_only, evidence_id)
+        for f, c in s.execute(q.execution_options(yield_per=2000)):
+            yield {
+                "evidence_id": f.evidence_id,
+                "locator": f.display,
+                "locator_chain": json.loads(f.locator),
+                "path": f.path,
+                "name": f.name,
+                "size": f.size,
+                "deleted": f.deleted,
+                "mtime": f.mtime.isoformat() if f.mtime else None,
+                "md5": c.md5 if c else None,
+                "sha1": c.sha1 if c else None,
+                "sha256": c.sha256 if c else None,
+                "mime": c.mime if c else None,
+                "media_type": c.media_kind if c else None,
+                "width": c.width if c else None,
+                "height": c.height if c else None,
+                "pdq": c.pdq if c else None,
+                "pdq_quality": c.pdq_quality if c else None,
+                "exif": c.exif if c else None,
+                "error": f"{f.error_code}: {f.error_message}" if f.error_code else None,
+            }
+
+
+def case_summary(ctx: ServiceContext, case_ref: str | int) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        case = resolve_case(s, case_ref)
+        ev = list(s.scalars(select(EvidenceItem).where(EvidenceItem.case_id == case.id).order_by(EvidenceItem.id)))
+        ids = [e.id for e in ev]
+        in_case = FileInstance.evidence_id.in_(ids)
+        files, nbytes, deleted = s.execute(
+            select(func.count(), func.coalesce(func.sum(FileInstance.size), 0),
+                   func.count().filter(FileInstance.deleted.is_(True))).where(in_case)
+        ).one()
+        by_kind = dict(s.execute(  # type: ignore[arg-type]
+            select(func.coalesce(Content.media_kind, "none"), func.count())
+            .select_from(FileInstance).outerjoin(Content, Content.sha256 == FileInstance.sha256)
+            .where(in_case).group_by(Content.media_kind)
+        ).all())
+        unique = s.scalar(select(func.count(func.distinct(FileInstance.sha256))).where(in_case)) or 0
+        with_pdq = s.scalar(
+            select(func.count(func.distinct(Content.sha256)))
+            .select_from(FileInstance).join(Content, Content.sha256 == FileInstance.sha256)
+            .where(in_case, Content.pdq.is_not(None))
+        ) or 0
+        errors = dict(s.execute(  # type: ignore[arg-type]
+            select(FileInstance.error_code, func.count()).where(in_case, FileInstance.error_code.is_not(None))
+            .group_by(FileInstance.error_code)
+        ).all())
+        cameras = s.scalar(
+            select(func.count(func.distinct(Content.camera_serial)))
+            .select_from(FileInstance).join(Content, Content.sha256 == FileInstance.sha256)
+            .where(in_case)
+        ) or 0
+        return {
+            "case": {"id": case.id, "name": case.name, "status": case.status},
+            "evidence": [
+                {"id": e.id, "label": e.label, "kind": e.source_kind, "ingest_state": e.ingest_state,
+                 "acquisition_hash": e.acquisition_hash, "acquisition_method": e.acquisition_method}
+                for e in ev
+            ],
+            "files": files,
+            "bytes": int(nbytes),
+            "deleted": deleted,
+            "unique_contents": unique,
+            "by_media_type": {str(k): v for k, v in sorted(by_kind.items(), key=lambda kv: str(kv[0]))},
+            "images_with_pdq": with_pdq,
+            "camera_serials": cameras,
+            "errors": sum(errors.values()),
+            "errors_by_code": dict(sorted(errors.items())),
+        }

@@ -1,0 +1,86 @@
+"""Ingest use case: run or resume ingest of a case's evidence items."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from safehold.core.clock import utcnow
+from safehold.ingest.executor import Executor, make_executor
+from safehold.ingest.pipeline import IngestProgress, ingest_evidence
+from safehold.services.cases import resolve_case
+from safehold.services.context import ServiceContext
+from safehold.services.evidence import get_evidence, record_custody
+from safehold.store.models import EvidenceItem, FileInstance
+
+__all__ = ["EvidenceRun", "IngestResult", "run_ingest"]
+
+
+@dataclass(slots=True)
+class EvidenceRun:
+    evidence_id: int
+    label: str
+    skipped: bool  # already finished: nothing to do
+    resumed_batches: int = 0
+    records_written: int = 0
+    errors: int = 0
+    crashes: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IngestResult:
+    case_id: int
+    runs: list[EvidenceRun]
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.runs)
+
+
+def run_ingest(
+    ctx: ServiceContext,
+    case_ref: str | int,
+    evidence_ids: Sequence[int] = (),
+    executor: Executor | None = None,
+    progress: IngestProgress | None = None,
+) -> IngestResult:
+    executor = executor or make_executor(ctx.settings)
+    with ctx.db.session() as s:
+        case = resolve_case(s, case_ref)
+        if evidence_ids:
+            items = [get_evidence(s, case.id, eid) for eid in evidence_ids]
+        else:
+            items = list(s.scalars(select(EvidenceItem).where(EvidenceItem.case_id == case.id)
+                                   .order_by(EvidenceItem.id)))
+        plan = [(e.id, e.label, e.source_kind, e.source_path, e.size_bytes, e.ingest_state) for e in items]
+        case_id = case.id
+    runs = []
+    for eid, label, kind, spath, size, state in plan:
+        run = EvidenceRun(eid, label, skipped=state == "done")
+        if not run.skipped:
+            with ctx.db.session() as s:
+                item = s.get(EvidenceItem, eid)
+                assert item is not None
+                record_custody(s, eid, ctx.actor, "ingest-resumed" if state == "running" else "ingest-started",
+                               executor=executor.name)
+                item.ingest_state = "running"
+            stats = ingest_evidence(ctx.db, ctx.settings, executor, eid, kind, Path(spath), size, label, progress)
+            run.resumed_batches, run.records_written, run.crashes = (
+                stats.batches_skipped, stats.records_written, stats.crashes)
+        with ctx.db.session() as s:
+            counts = s.execute(
+                select(func.count(), func.count(FileInstance.error_code))
+                .where(FileInstance.evidence_id == eid)
+            ).one()
+            run.errors = counts[1]
+            if not run.skipped:
+                item = s.get(EvidenceItem, eid)
+                assert item is not None
+                item.ingest_state = "done"
+                item.ingest_finished_at = utcnow()
+                record_custody(s, eid, ctx.actor, "ingested", files=counts[0], errors=counts[1])
+        runs.append(run)
+    return IngestResult(case_id, runs)
