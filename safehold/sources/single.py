@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, ClassVar
@@ -21,7 +20,7 @@ class SingleFileSource:
         self.path = path
 
     def enumerate(self) -> Iterator[TopEntry]:
-        st = os.stat(self.path)
+        st = self.path.stat()
         yield TopEntry(
             scheme=self.scheme, path="/" + self.path.name, ref=self.path.name, size=st.st_size,
             times=FileTimes(from_timestamp(st.st_mtime), from_timestamp(st.st_atime),
@@ -32,7 +31,7 @@ class SingleFileSource:
     def open_ref(self, ref: str) -> BinaryIO:
         if ref != self.path.name:
             raise ItemProblem(ErrorCode.UNSAFE_PATH, f"{ref!r} is not this evidence file")
-        return open(self.path, "rb")  # noqa: SIM115 - the caller closes it
+        return open(self.path, "rb")
 
     def local_path(self, ref: str) -> Path | None:
         return self.path if ref == self.path.name else None
