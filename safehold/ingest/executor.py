@@ -1,18 +1,20 @@
 """Executors run batch tasks and hand back events in the writer's process.
 
 ``InlineExecutor`` runs in-process (tests, debugging). ``LocalProcessExecutor`` uses one process
-per core; a worker that dies (a decoder crash, the OOM killer) is replaced, its batch is retried
-from the first unfinished file, and a file that kills a worker twice is recorded as
-``worker_crash`` and skipped. Queues are bounded, so memory does not grow with evidence size.
+per core, each with its own pipe: the writer hands a worker its next task only when the last is
+done. Nothing is shared between workers, so a worker that dies (a decoder crash, the OOM killer)
+cannot wedge the others by dying inside a shared queue's lock. A dead worker is replaced, its
+batch retried from the first unfinished file, and a file that kills a worker twice is recorded
+as ``worker_crash`` and skipped. Pipes give back-pressure, so memory stays bounded.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
-import queue
-import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
 
@@ -27,7 +29,9 @@ from safehold.ingest.records import (
 )
 from safehold.ingest.worker import run_batch
 
-__all__ = ["Executor", "InlineExecutor", "LocalProcessExecutor", "make_executor"]
+__all__ = ["BatchRunner", "Executor", "InlineExecutor", "LocalProcessExecutor", "make_executor"]
+
+BatchRunner = Callable[[BatchTask, Settings], Iterator[RecordsChunk]]
 
 
 class Executor(Protocol):
@@ -39,140 +43,128 @@ class Executor(Protocol):
 class InlineExecutor:
     name = "inline"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, runner: BatchRunner = run_batch) -> None:
         self.settings = settings
+        self.runner = runner
 
     def run(self, tasks: Iterable[BatchTask]) -> Iterator[BatchEvent]:
         for task in tasks:
-            yield from run_batch(task, self.settings)
+            yield from self.runner(task, self.settings)
             yield BatchFinished(task)
 
 
-def _worker_main(wid: int, settings: Settings, tasks: Any, results: Any) -> None:
+def _worker_main(conn: Connection, settings: Settings, runner: BatchRunner) -> None:
     while True:
-        task: BatchTask | None = tasks.get()
+        try:
+            task: BatchTask | None = conn.recv()
+        except EOFError:  # the writer is gone: stop rather than linger as an orphan
+            return
         if task is None:
             return
-        results.put(("start", wid, task))
-        for chunk in run_batch(task, settings):
-            results.put(("chunk", wid, chunk))
-        results.put(("done", wid, task))
+        for chunk in runner(task, settings):
+            conn.send(chunk)
+        conn.send(None)
+
+
+@dataclass(slots=True)
+class _Worker:
+    proc: BaseProcess
+    conn: Connection
+    task: BatchTask | None = None
+    done_upto: int = 0
 
 
 class LocalProcessExecutor:
     name = "local"
 
-    def __init__(self, settings: Settings, workers: int | None = None) -> None:
+    def __init__(self, settings: Settings, workers: int | None = None, runner: BatchRunner = run_batch) -> None:
         self.settings = settings
         self.workers = max(1, workers or settings.workers)
-        self._ctx = mp.get_context("spawn")  # no fork: the parent holds DB connections and threads
+        self.runner = runner  # a module-level function: each worker imports it by name
+        self._ctx = mp.get_context("spawn")  # no fork: the writer holds DB connections
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._ctx.Pipe()
+        proc = self._ctx.Process(target=_worker_main, args=(child, self.settings, self.runner), daemon=True)
+        proc.start()
+        child.close()
+        return _Worker(proc, parent)
 
     def run(self, tasks: Iterable[BatchTask]) -> Iterator[BatchEvent]:
-        task_q: Any = self._ctx.Queue(maxsize=self.workers * 2)
-        result_q: Any = self._ctx.Queue(maxsize=self.workers * 8)
-        procs: dict[int, BaseProcess] = {}
-        running: dict[int, tuple[BatchTask, int]] = {}  # wid -> (task, done_upto received)
-        crashes: dict[tuple[int, int], int] = {}  # (seq, index) -> times a worker died there
-        retries: deque[BatchTask] = deque()  # pushed by the main loop, never blocking on a full queue
-        outstanding = 0
-        lock = threading.Lock()
-        feeding_done = threading.Event()
-        stop = threading.Event()
+        source = iter(tasks)
+        retries: deque[BatchTask] = deque()
+        crashes: dict[tuple[int, int], int] = {}  # (seq, index) -> deaths there
+        pool = [self._spawn() for _ in range(self.workers)]
 
-        def start(wid: int) -> None:
-            p = self._ctx.Process(target=_worker_main, args=(wid, self.settings, task_q, result_q), daemon=True)
-            p.start()
-            procs[wid] = p
+        def assign(w: _Worker) -> None:
+            task = retries.popleft() if retries else next(source, None)
+            w.task, w.done_upto = task, task.start if task else 0
+            if task is not None:
+                w.conn.send(task)
 
-        def feed() -> None:
-            nonlocal outstanding
-            try:
-                for t in tasks:
-                    with lock:
-                        outstanding += 1
-                    while not stop.is_set():
-                        try:
-                            task_q.put(t, timeout=0.5)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
-                        return
-            finally:
-                feeding_done.set()
-
-        for wid in range(self.workers):
-            start(wid)
-        feeder = threading.Thread(target=feed, name="safehold-feeder", daemon=True)
-        feeder.start()
         try:
-            while True:
-                with lock:
-                    if feeding_done.is_set() and outstanding == 0:
-                        break
-                while retries:
-                    try:
-                        task_q.put_nowait(retries[0])
-                        retries.popleft()
-                    except queue.Full:
-                        break
-                try:
-                    kind, wid, payload = result_q.get(timeout=0.5)
-                except queue.Empty:
-                    yield from self._reap(procs, running, crashes, retries, start)
-                    continue
-                if kind == "start":
-                    running[wid] = (payload, payload.start)
-                elif kind == "chunk":
-                    task, _ = running[wid]
-                    running[wid] = (task, payload.done_upto)
-                    yield payload
-                else:
-                    running.pop(wid, None)
-                    with lock:
-                        outstanding -= 1
-                    yield BatchFinished(payload)
+            for w in pool:
+                assign(w)
+            while any(w.task is not None for w in pool):
+                busy = [w for w in pool if w.task is not None]
+                ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=1.0)
+                for w in busy:
+                    if w.conn in ready or w.conn.poll():
+                        yield from self._drain(w, assign)
+                    elif w.proc.sentinel in ready or not w.proc.is_alive():
+                        yield from self._replace(pool, w, crashes, retries, assign)
         finally:
-            stop.set()
-            for _ in procs:
+            for w in pool:
                 try:
-                    task_q.put_nowait(None)
-                except queue.Full:
-                    break
-            for p in procs.values():
-                p.join(timeout=2)
-                if p.is_alive():
-                    p.terminate()
-            feeder.join(timeout=2)
+                    w.conn.send(None)
+                except OSError:
+                    pass
+            for w in pool:
+                w.proc.join(timeout=5)
+                if w.proc.is_alive():
+                    w.proc.terminate()
+                w.conn.close()
 
-    def _reap(
+    def _drain(self, w: _Worker, assign: Callable[[_Worker], None]) -> Iterator[BatchEvent]:
+        while w.task is not None and w.conn.poll():
+            try:
+                msg: RecordsChunk | None = w.conn.recv()
+            except (EOFError, OSError):
+                return  # died mid-message: the sentinel check replaces it
+            if msg is None:
+                finished = w.task
+                assign(w)
+                yield BatchFinished(finished)
+            else:
+                w.done_upto = msg.done_upto
+                yield msg
+
+    def _replace(
         self,
-        procs: dict[int, BaseProcess],
-        running: dict[int, tuple[BatchTask, int]],
+        pool: list[_Worker],
+        w: _Worker,
         crashes: dict[tuple[int, int], int],
         retries: deque[BatchTask],
-        start: Any,
+        assign: Callable[[_Worker], None],
     ) -> Iterator[BatchEvent]:
-        """Replace dead workers; retry their batch, skipping a file that killed two workers."""
-        for wid, p in list(procs.items()):
-            if p.is_alive():
-                continue
-            detail = f"exit code {p.exitcode}"
-            start(wid)
-            if wid not in running:
-                continue
-            task, done_upto = running.pop(wid)
-            yield BatchCrashed(task, done_upto, detail)
-            key = (task.seq, done_upto)
-            crashes[key] = crashes.get(key, 0) + 1
-            resume_at = done_upto
-            if crashes[key] >= 2:
-                yield RecordsChunk(task.seq, [crash_record(task, done_upto, detail)], done_upto + 1,
-                                   task.entries[done_upto].size)
-                resume_at = done_upto + 1
-            retry = BatchTask(task.evidence_id, task.seq, task.source_kind, task.source_path,
-                              task.entries, resume_at)
-            retries.append(retry)
+        """A worker died: retry its batch from the first unfinished file, skipping a repeat killer."""
+        task, done_upto = w.task, w.done_upto
+        detail = f"exit code {w.proc.exitcode}"
+        w.conn.close()
+        fresh = self._spawn()
+        pool[pool.index(w)] = fresh
+        assert task is not None
+        yield BatchCrashed(task, done_upto, detail)
+        key = (task.seq, done_upto)
+        crashes[key] = crashes.get(key, 0) + 1
+        resume_at = done_upto
+        if crashes[key] >= 2 and done_upto < len(task.entries):
+            yield RecordsChunk(task.seq, [crash_record(task, done_upto, detail)], done_upto + 1,
+                               task.entries[done_upto].size)
+            resume_at = done_upto + 1
+        retries.append(BatchTask(task.evidence_id, task.seq, task.source_kind, task.source_path,
+                                 task.entries, resume_at))
+        assign(fresh)
 
 
 def make_executor(settings: Settings, kind: str = "local") -> Executor:
