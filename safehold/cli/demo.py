@@ -24,9 +24,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build a benign sample case (photos, near-duplicates, nested and damaged archives),
         ingest it and print the summary. The damaged files are meant to show up as errors."""
-        with service(ctx) as svc:
-            with Progress(console=err_console, disable=as_json) as bar:
-                result = run_demo(svc, make_executor(svc.settings), RichProgress(bar))
+        with service(ctx) as svc, Progress(console=err_console, disable=as_json) as bar:
+            result = run_demo(svc, make_executor(svc.settings), RichProgress(bar))
         if as_json:
             dump_json(result.summary)
             return

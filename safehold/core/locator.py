@@ -45,11 +45,6 @@ class Locator:
     def leaf(self) -> Segment:
         return self.segments[-1]
 
-    @property
-    def depth(self) -> int:
-        """How many containers deep: 0 for a file directly on the evidence."""
-        return max(0, len(self.segments) - 2)
-
     def key(self) -> str:
         """Exact serialisation (JSON list of [scheme, value]); parse back with ``from_key``."""
         return json.dumps([[s.scheme, s.value] for s in self.segments], ensure_ascii=False,

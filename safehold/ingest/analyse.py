@@ -12,16 +12,18 @@ import io
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
+
+from PIL import Image
 
 from safehold.core.errors import ErrorCode, ItemError, ItemProblem
 from safehold.core.locator import Locator
 from safehold.core.settings import Limits
 from safehold.extract.filetype import detect_mime, is_image_mime, is_video_mime
 from safehold.extract.image import analyse_image
-from safehold.hashing.crypto import MultiDigest
+from safehold.hashing.crypto import EMPTY_DIGESTS, MultiDigest
 from safehold.ingest.records import ContentFacts, FileRecord
 from safehold.sources.base import Blob, FileTimes
 from safehold.sources.blobs import BytesBlob, PathBlob
@@ -43,12 +45,13 @@ class Candidate:
     size: int | None
     open: Callable[[], BinaryIO]
     local_path: Path | None = None  # a real seekable file (top-level files on a folder)
-    times: FileTimes = FileTimes()
+    times: FileTimes = field(default_factory=FileTimes)
     deleted: bool = False
     inode: str | None = None
     parent_sha256: str | None = None
     error: ItemError | None = None  # known before reading (e.g. unsafe member name)
     encrypted: bool = False
+    depth: int = 0  # containers above this file within its evidence item (0: on the file system)
 
 
 def _read_error(exc: BaseException) -> ItemError:
@@ -103,6 +106,9 @@ class Analyser:
 
     def __init__(self, limits: Limits, scratch: Path) -> None:
         self.limits = limits
+        # Pillow's own process-wide guard warns at this many pixels and refuses at twice it;
+        # analyse_image applies our limit from the header first, so align Pillow's with it.
+        Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
         self.scratch = scratch
         scratch.mkdir(parents=True, exist_ok=True)
 
@@ -115,7 +121,7 @@ class Analyser:
         record = FileRecord(
             locator=cand.locator, name=cand.name, path=cand.path, size=cand.size,
             times=cand.times, deleted=cand.deleted, inode=cand.inode,
-            parent_sha256=cand.parent_sha256, error=cand.error,
+            parent_sha256=cand.parent_sha256, error=cand.error, depth=cand.depth,
         )
         if cand.encrypted:
             record.error = ItemError(ErrorCode.ENCRYPTED, "encrypted member: content not readable")
@@ -125,8 +131,10 @@ class Analyser:
         try:
             with cand.open() as f:
                 head = f.read(HEAD_BYTES)
-                if not head:
+                if not head:  # its (well-known) hashes are recorded; they never match anything
                     record.size = 0
+                    record.content = ContentFacts(EMPTY_DIGESTS.sha256, EMPTY_DIGESTS.md5, EMPTY_DIGESTS.sha1, 0,
+                                                  mime="application/x-empty", media_kind="other")
                     record.error = record.error or ItemError(ErrorCode.EMPTY, "zero-byte file")
                     yield record
                     return
@@ -197,6 +205,7 @@ class Analyser:
         facts.image_format = img.format
         facts.width, facts.height = img.width, img.height
         facts.pdq, facts.pdq_quality = img.pdq, img.pdq_quality
+        facts.pdq_dihedral = "".join(img.pdq_dihedral) or None
         facts.exif = img.exif.as_dict() if img.exif is not None else None
         if img.error is not None:
             record.error = record.error or img.error
@@ -204,12 +213,11 @@ class Analyser:
     def _expand(
         self, cand: Candidate, record: FileRecord, mime: str, head: bytes, blob: Blob
     ) -> Iterator[FileRecord]:
-        depth = cand.locator.depth + 1  # depth the members would have
-        if depth > self.limits.max_depth:
+        if cand.depth + 1 > self.limits.max_depth:  # the members would be nested too deep
             record.error = record.error or ItemError(
                 ErrorCode.DEPTH, f"container nested deeper than {self.limits.max_depth}: members not listed")
             return
-        reader = reader_for(mime, head, blob)
+        reader = reader_for(mime, head, blob, cand.name)
         if reader is None:
             return
         assert record.content is not None
@@ -221,7 +229,7 @@ class Analyser:
                     locator=cand.locator.child(reader.scheme, m.path),
                     name=m.path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or m.path,
                     path=m.path, size=m.size, open=m.open, times=m.times,
-                    parent_sha256=parent_sha, error=m.error, encrypted=m.encrypted,
+                    parent_sha256=parent_sha, error=m.error, encrypted=m.encrypted, depth=cand.depth + 1,
                 )
                 yield from self.analyse(child)
         except Exception as exc:  # the container broke part-way: keep members already listed

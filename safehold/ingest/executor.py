@@ -10,13 +10,14 @@ as ``worker_crash`` and skipped. Pipes give back-pressure, so memory stays bound
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import Any, Protocol
+from typing import Protocol
 
 from safehold.core.settings import Settings
 from safehold.ingest.records import (
@@ -115,10 +116,8 @@ class LocalProcessExecutor:
                         yield from self._replace(pool, w, crashes, retries, assign)
         finally:
             for w in pool:
-                try:
+                with contextlib.suppress(OSError):  # already dead
                     w.conn.send(None)
-                except OSError:
-                    pass
             for w in pool:
                 w.proc.join(timeout=5)
                 if w.proc.is_alive():

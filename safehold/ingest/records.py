@@ -56,6 +56,7 @@ class ContentFacts:
     height: int | None = None
     pdq: str | None = None
     pdq_quality: int | None = None
+    pdq_dihedral: str | None = None  # 8 × 64 hex, rotations/flips for matching
     exif: dict[str, Any] | None = None
 
 
@@ -71,6 +72,7 @@ class FileRecord:
     parent_sha256: str | None = None
     content: ContentFacts | None = None
     error: ItemError | None = None
+    depth: int = 0  # containers above this file within its evidence item
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,10 @@ BatchEvent = RecordsChunk | BatchFinished | BatchCrashed
 
 
 def top_locator(task: BatchTask, entry: TopEntry) -> Locator:
-    return Locator.root(task.evidence_id).child(entry.scheme, entry.path)
+    loc = Locator.root(task.evidence_id)
+    for scheme, value in entry.prefix:
+        loc = loc.child(scheme, value)
+    return loc.child(entry.scheme, entry.path)
 
 
 def crash_record(task: BatchTask, index: int, detail: str) -> FileRecord:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 from safehold.core.settings import Settings
@@ -34,7 +35,7 @@ def run_batch(task: BatchTask, settings: Settings, source: EvidenceSource | None
             name=entry.path.rsplit("/", 1)[-1],
             path=entry.path,
             size=entry.size,
-            open=lambda ref=entry.ref: source.open_ref(ref),
+            open=partial(source.open_ref, entry.ref),
             local_path=source.local_path(entry.ref),
             times=entry.times,
             deleted=entry.deleted,

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 
 from safehold.core.errors import SafeholdError
 from safehold.services.cases import resolve_case
@@ -18,8 +18,7 @@ __all__ = ["MEDIA_TYPES", "case_summary", "iter_files"]
 MEDIA_TYPES = ("image", "video", "archive", "other")
 
 
-def _file_query(case_id: int, media_type: str | None, errors_only: bool,
-                evidence_id: int | None) -> Select[tuple[FileInstance, Content | None]]:
+def _file_query(case_id: int, media_type: str | None, errors_only: bool, evidence_id: int | None) -> Any:
     q = (
         select(FileInstance, Content)
         .join(EvidenceItem, EvidenceItem.id == FileInstance.evidence_id)
@@ -83,7 +82,7 @@ def case_summary(ctx: ServiceContext, case_ref: str | int) -> dict[str, Any]:
             select(func.count(), func.coalesce(func.sum(FileInstance.size), 0),
                    func.count().filter(FileInstance.deleted.is_(True))).where(in_case)
         ).one()
-        by_kind = dict(s.execute(  # type: ignore[arg-type]
+        by_kind = dict(s.execute(
             select(func.coalesce(Content.media_kind, "none"), func.count())
             .select_from(FileInstance).outerjoin(Content, Content.sha256 == FileInstance.sha256)
             .where(in_case).group_by(Content.media_kind)
@@ -94,7 +93,7 @@ def case_summary(ctx: ServiceContext, case_ref: str | int) -> dict[str, Any]:
             .select_from(FileInstance).join(Content, Content.sha256 == FileInstance.sha256)
             .where(in_case, Content.pdq.is_not(None))
         ) or 0
-        errors = dict(s.execute(  # type: ignore[arg-type]
+        errors = dict(s.execute(
             select(FileInstance.error_code, func.count()).where(in_case, FileInstance.error_code.is_not(None))
             .group_by(FileInstance.error_code)
         ).all())
@@ -111,7 +110,7 @@ def case_summary(ctx: ServiceContext, case_ref: str | int) -> dict[str, Any]:
                 for e in ev
             ],
             "files": files,
-            "bytes": int(nbytes),
+            "bytes": int(nbytes or 0),
             "deleted": deleted,
             "unique_contents": unique,
             "by_media_type": {str(k): v for k, v in sorted(by_kind.items(), key=lambda kv: str(kv[0]))},

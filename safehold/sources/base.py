@@ -58,6 +58,7 @@ class TopEntry:
     deleted: bool = False
     inode: str | None = None
     error: ItemError | None = None
+    prefix: tuple[tuple[str, str], ...] = ()
 
 
 @runtime_checkable

@@ -40,7 +40,8 @@ def _content_row(r: FileRecord) -> dict[str, Any] | None:
     return {
         "sha256": c.sha256, "md5": c.md5, "sha1": c.sha1, "size": c.size, "mime": c.mime,
         "media_kind": c.media_kind, "image_format": c.image_format, "width": c.width,
-        "height": c.height, "pdq": c.pdq, "pdq_quality": c.pdq_quality, "exif": c.exif,
+        "height": c.height, "pdq": c.pdq, "pdq_quality": c.pdq_quality,
+        "pdq_dihedral": c.pdq_dihedral, "exif": c.exif,
         "camera_make": _clip(exif.get("make")), "camera_model": _clip(exif.get("model")),
         "camera_serial": _clip(exif.get("body_serial")),
     }
@@ -71,7 +72,7 @@ def _file_row(evidence_id: int, seq: int, r: FileRecord) -> dict[str, Any]:
         "locator": key,
         "display": _text(str(r.locator)),
         "parent_sha256": r.parent_sha256,
-        "depth": r.locator.depth,
+        "depth": r.depth,
         "name": _text(r.name),
         "path": _text(r.path),
         "size": r.size,

@@ -19,7 +19,7 @@ from pathlib import Path
 import py7zr
 from PIL import Image
 
-from safehold.testing.images import sample_photo, synthetic_photo, variants, with_exif
+from safehold.testing.images import encode, sample_photo, synthetic_photo, variants, with_exif
 
 __all__ = ["CorpusManifest", "ExpectedFile", "build_demo_evidence"]
 
@@ -52,19 +52,7 @@ class CorpusManifest:
 
 
 def _jpeg(img: Image.Image, quality: int = 90) -> bytes:
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, "JPEG", quality=quality)
-    return buf.getvalue()
-
-
-def _encode(img: Image.Image, fmt: str) -> bytes:
-    buf = io.BytesIO()
-    if fmt == "HEIF":
-        from pillow_heif import register_heif_opener
-
-        register_heif_opener()
-    img.convert("RGB" if fmt in ("JPEG", "BMP", "HEIF") else img.mode).save(buf, fmt)
-    return buf.getvalue()
+    return encode(img.convert("RGB"), "JPEG", quality=quality)
 
 
 def _zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -112,7 +100,8 @@ def build_demo_evidence(root: Path, photos: int = 9) -> CorpusManifest:
         m.add((("fs", "/" + rel),), data, error)
 
     # Camera roll: real photos (scikit-image samples) with EXIF from three cameras.
-    names = ["astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "retina", "cat", "hubble", "page"]
+    names = ["astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "retina", "cat", "hubble",
+             "page"]
     originals: list[Image.Image] = []
     for i in range(photos):
         img = sample_photo(names[i % len(names)]) if i < len(names) else synthetic_photo(i, (1200, 900))
@@ -133,14 +122,14 @@ def build_demo_evidence(root: Path, photos: int = 9) -> CorpusManifest:
     small.thumbnail((640, 640))
     for fmt, ext in [("PNG", "png"), ("GIF", "gif"), ("BMP", "bmp"), ("TIFF", "tif"), ("WEBP", "webp"),
                      ("HEIF", "heic")]:
-        put(f"Pictures/formats/chelsea.{ext}", _encode(small, fmt))
+        put(f"Pictures/formats/chelsea.{ext}", encode(small, fmt))
     put("Backup/copy_of_IMG_0001.JPG", (root / "DCIM/100CANON/IMG_0001.JPG").read_bytes())
 
     put("Documents/notes.txt", b"Shopping list: milk, eggs, bread.\n")
 
     # Nested archives: zip ⊃ tar.gz ⊃ 7z ⊃ jpg, each layer also holding a direct file.
     deep_jpg = _jpeg(synthetic_photo(101, (800, 600)))
-    mid_png = _encode(synthetic_photo(102, (640, 480)), "PNG")
+    mid_png = encode(synthetic_photo(102, (640, 480)), "PNG")
     top_jpg = _jpeg(synthetic_photo(103, (1024, 768)))
     inner7z = _seven_zip({"deep/photo_deep.jpg": deep_jpg})
     tgz = _tar_gz({"mid/photo_mid.png": mid_png, "mid/inner.7z": inner7z})
@@ -163,7 +152,7 @@ def build_demo_evidence(root: Path, photos: int = 9) -> CorpusManifest:
     put("damaged/not_really.jpg", b"this is a text file with a .jpg name\n")
     broken_zip = _zip({"a.txt": b"a" * 1000, "b.txt": b"b" * 1000})
     put("damaged/truncated.zip", broken_zip[: len(broken_zip) - 40], "corrupt")
-    secret = _seven_zip({"secret.jpg": top_jpg}, password="demo-password")
+    secret = _seven_zip({"secret.jpg": top_jpg}, password="demo-password")  # noqa: S106 - a benign sample
     put("damaged/encrypted.7z", secret)
     m.add((("fs", "/damaged/encrypted.7z"), ("7z", "secret.jpg")), None, "encrypted")
     bomb = _zip({"zeros.bin": bytes(64 * 2**20)})

@@ -37,6 +37,7 @@ def upgrade() -> None:
     sa.Column('height', sa.Integer(), nullable=True),
     sa.Column('pdq', sa.String(length=64), nullable=True),
     sa.Column('pdq_quality', sa.Integer(), nullable=True),
+    sa.Column('pdq_dihedral', sa.Text(), nullable=True),
     sa.Column('exif', sa.JSON(), nullable=True),
     sa.Column('camera_make', sa.String(length=100), nullable=True),
     sa.Column('camera_model', sa.String(length=100), nullable=True),
