@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from safehold.cli import cases, demo, evidence, ingest, results
+from safehold.cli import cases, demo, evidence, exports, hashsets, ingest, matching, results
 from safehold.cli.common import State
 
 __all__ = ["app", "main"]
@@ -28,15 +28,19 @@ def _root(
                                                   help="Where the SQLite store and derived files live.")] = None,
     database_url: Annotated[str | None, typer.Option("--database-url", envvar="SAFEHOLD_DATABASE_URL",
                                                      help="SQLAlchemy URL, e.g. postgresql+psycopg://…")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Worker processes (default: all cores).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1,
+                                                help="Worker processes (default: all cores).")] = None,
 ) -> None:
     ctx.obj = State(data_dir=data_dir, database_url=database_url, workers=workers)
 
 
 app.add_typer(cases.app, name="case")
 app.add_typer(evidence.app, name="evidence")
+app.add_typer(hashsets.app, name="hashset")
+app.add_typer(exports.app, name="export")
 ingest.register(app)
 results.register(app)
+matching.register(app)
 demo.register(app)
 
 

@@ -14,6 +14,8 @@ from safehold.ingest.pipeline import IngestProgress, ingest_evidence
 from safehold.services.cases import resolve_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import get_evidence, record_custody
+from safehold.services.matching import MatchReport, match_case
+from safehold.store.hashset_models import HashSet
 from safehold.store.models import EvidenceItem, FileInstance
 
 __all__ = ["EvidenceRun", "IngestResult", "run_ingest"]
@@ -34,6 +36,7 @@ class EvidenceRun:
 class IngestResult:
     case_id: int
     runs: list[EvidenceRun]
+    match: MatchReport | None = None
 
     @property
     def errors(self) -> int:
@@ -83,4 +86,7 @@ def run_ingest(
                 item.ingest_finished_at = utcnow()
                 record_custody(s, eid, ctx.actor, "ingested", files=counts[0], errors=counts[1])
         runs.append(run)
-    return IngestResult(case_id, runs)
+    with ctx.db.session() as s:
+        have_sets = s.scalar(select(func.count()).select_from(HashSet)) or 0
+    match = match_case(ctx, case_id) if have_sets else None
+    return IngestResult(case_id, runs, match)

@@ -1,0 +1,78 @@
+"""``safehold match`` and ``safehold triage``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from safehold.cli.common import console, dump_json, err_console, service
+from safehold.services.matching import match_all, match_case
+from safehold.services.triage import TRIAGE_CLASSES, triage_case
+
+__all__ = ["register"]
+
+LABELS = {"known": "known (abuse lists, exact)", "near_known": "near-known (PDQ)", "watch": "watch lists",
+          "unknown": "unknown images/videos (NEW)", "known_good": "known-good (hidden)"}
+
+
+def _print_triage(t: dict[str, Any], limit: int) -> None:
+    console.print(f"[bold]Triage of case {t['case']['id']}: {t['case']['name']}[/bold]")
+    table = Table("class", "contents", box=None)
+    for c in TRIAGE_CLASSES:
+        table.add_row(LABELS[c], str(t["counts"][c]))
+    console.print(table)
+    for set_name, cats in t["known_by_set"].items():
+        console.print(f"  {set_name}: " + ", ".join(f"{k} × {v}" for k, v in sorted(cats.items())),
+                      highlight=False)
+    for cls, items in t["items"].items():
+        if not items:
+            continue
+        console.print(f"\n[bold]{LABELS[cls]}[/bold]")
+        for it in items[:limit]:
+            extra = f" d={it['best_distance']}" if it["best_distance"] is not None else ""
+            sets = ", ".join(sorted({m["set"] for m in it["matches"]}))
+            console.print(f"  {it['sha256'][:16]}… {it['media_type'] or '-'}{extra} {sets}", highlight=False)
+            for loc in it["locators"][:5]:
+                console.print(f"      {loc['locator']}{' (deleted)' if loc['deleted'] else ''}", highlight=False)
+        if len(items) > limit:
+            console.print(f"  … {len(items) - limit} more (--json for all)")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("match")
+    def match(
+        ctx: typer.Context,
+        case: Annotated[str | None, typer.Argument(help="Case id or name.")] = None,
+        all_cases: Annotated[bool, typer.Option("--all", help="Re-check every case.")] = False,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """Match a case's content against the hash sets (exact and PDQ)."""
+        if (case is None) == (not all_cases):
+            err_console.print("give a CASE or --all")
+            raise typer.Exit(2)
+        with service(ctx) as svc:
+            reports = match_all(svc) if all_cases else [match_case(svc, case or "")]
+        if as_json:
+            dump_json(reports)
+            return
+        for r in reports:
+            console.print(f"case {r.case_id}: {r.exact_added} new exact matches, {r.pdq_added} PDQ matches "
+                          f"({r.pdq_queries} PDQ queries incl. rotations/flips)")
+
+    @app.command("triage")
+    def triage(
+        ctx: typer.Context,
+        case: Annotated[str, typer.Argument(help="Case id or name.")],
+        known_good: Annotated[bool, typer.Option("--known-good", help="Also list known-good content.")] = False,
+        limit: Annotated[int, typer.Option(help="Items shown per class (text output).")] = 20,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """Known, near-known, known-good and unknown (new) material, with locators."""
+        with service(ctx) as svc:
+            t = triage_case(svc, case, known_good)
+        if as_json:
+            dump_json(t)
+        else:
+            _print_triage(t, limit)

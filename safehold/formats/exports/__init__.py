@@ -1,0 +1,1 @@
+"""Writers for exchange formats (VICS now; CASE/UCO and reports later)."""

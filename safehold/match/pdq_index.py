@@ -1,0 +1,397 @@
+"""Exact PDQ range search: every indexed hash within a Hamming radius (default 31) of each query.
+
+Multi-index hashing (Norouzi, Punjani & Fleet, 2012): the 256 bits are split into 11 disjoint
+23-bit substrings (bits scattered by a fixed permutation). A hash within 31 bits of a query is
+within 2 bits of it on at least one substring, so probing each table's bucket for the query's key
+and its 1- and 2-bit flips yields a candidate set that contains every true match; each candidate is
+then checked on all 256 bits with a vectorised popcount. Recall is 1.0 by construction, not by
+tuning. Tables are CSR arrays (bucket offsets + row numbers), so a batch of queries is a handful of
+numpy gathers that release the GIL and run on every core.
+
+Measured at 10M random hashes on 2 cores (see ``bench/match.py``): FAISS ``IndexBinaryFlat`` is exact
+at ~100 queries/s; ``IndexBinaryMultiHash`` (python-threatexchange/HMA) is no faster; IVF trades
+misses at distances 28-31 for speed. This index is exact and far faster, in ~1.3 GB.
+
+Updates: ``remove`` marks rows dead at once (no rebuild); ``add`` queues rows and the tables are
+rebuilt from all live rows before the next query (seconds per million rows), so load hash sets in
+bulk. Queries see a consistent snapshot; do not call ``add``/``remove`` from several threads at once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from safehold.match._pdq_bits import (
+    HASH_BYTES,
+    KeyPlan,
+    ProbePlan,
+    as_hash_array,
+    bytes_to_hex,
+    hex_to_bytes,
+)
+from safehold.match._store import IndexFormatError, read_index, write_index
+
+__all__ = [
+    "DEFAULT_RADIUS",
+    "FORMAT",
+    "VERSION",
+    "IndexFormatError",
+    "Matches",
+    "PdqIndex",
+    "bytes_to_hex",
+    "hex_to_bytes",
+]
+
+FORMAT = "safehold-pdq-index"
+VERSION = 1
+DEFAULT_RADIUS = 31  # PDQ's "confident match" threshold
+DEFAULT_BATCH = 64  # queries per gather round: ~250k candidates, whose scratch stays in cache
+_KEY_BLOCK = 1 << 20  # rows per key-computation task when building
+_CHECK_BLOCK = 1 << 22
+_ARRAYS = {"hashes": "|u1", "ids": "<i8", "alive": "|b1", "offsets": "<u4", "rows": "<u4"}
+
+Int64s = NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Matches:
+    """Hits for one batch of a query stream, as parallel arrays sorted by (query, distance, id).
+
+    ``query`` counts from the start of the stream, so batches can be consumed independently.
+    """
+
+    start: int  # stream index of this batch's first query
+    count: int  # queries in this batch (hits or not)
+    query: Int64s
+    ids: Int64s
+    distances: NDArray[np.int32]
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """One immutable build: rows (hash, id, alive) and per-substring CSR buckets over them."""
+
+    plan: KeyPlan
+    hashes: NDArray[np.uint8]  # (n, 32)
+    ids: Int64s  # (n,)
+    alive: NDArray[np.bool_]  # (n,); False after remove()
+    offsets: NDArray[np.uint32]  # (m * 2**key_bits + 1,) global CSR offsets into rows
+    rows: NDArray[np.uint32]  # (m * n,) row numbers grouped by (table, key)
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.hashes, self.ids, self.alive, self.offsets, self.rows))
+
+    def search(self, probes: ProbePlan, q: NDArray[np.uint8], radius: int) -> tuple[Int64s, Int64s, Int64s]:
+        """(query, row, distance) for every live row within ``radius`` of each of ``q``'s hashes."""
+        empty = np.empty(0, dtype=np.int64)
+        if self.n == 0 or len(q) == 0:
+            return empty, empty, empty
+        plan = self.plan
+        keys = plan.keys(q).astype(np.int64)
+        keys += np.arange(plan.substrings, dtype=np.int64) << plan.key_bits  # each table's key range
+        pk = np.take(keys, probes.tables, axis=1)
+        pk ^= probes.masks  # (b, probes): every bucket to read
+        starts = np.take(self.offsets, pk)
+        pk += 1
+        counts = np.take(self.offsets, pk)
+        counts -= starts
+        per_query = counts.sum(axis=1, dtype=np.int64)
+        flat = counts.ravel()
+        # Expand bucket ranges to positions in ``rows``: start of each range, repeated, plus a ramp.
+        shift = starts.ravel().astype(np.int64)
+        shift += flat
+        shift -= np.cumsum(flat, dtype=np.int64)
+        pos = np.repeat(shift, flat)
+        pos += np.arange(len(pos), dtype=np.int64)
+        rows = np.take(self.rows, pos)
+        cand = np.take(self.hashes.view(np.uint64), rows, axis=0)  # np.take: ~4x faster than fancy indexing
+        cand ^= np.repeat(q.view(np.uint64), per_query, axis=0)
+        # Byte-sum of the four 64-bit popcounts in one multiply; a candidate shares >= key_bits - 3
+        # bits with its query, so the sum stays below 256 and the mod-256 wrap never bites.
+        dist = np.bitwise_count(cand).view(np.uint32).ravel()
+        dist *= np.uint32(0x01010101)
+        dist >>= np.uint32(24)
+        hit = np.flatnonzero(dist <= radius)
+        qi = np.searchsorted(np.cumsum(per_query), hit, side="right").astype(np.int64)
+        row = rows[hit].astype(np.int64)
+        d = dist[hit].astype(np.int64)
+        _, first = np.unique(qi * self.n + row, return_index=True)  # found via several substrings
+        keep = first[self.alive[row[first]]]
+        return qi[keep], row[keep], d[keep]
+
+
+def _empty_tables() -> _Tables:
+    plan = KeyPlan.for_size(0)
+    return _Tables(plan, np.empty((0, HASH_BYTES), np.uint8), np.empty(0, np.int64), np.empty(0, np.bool_),
+                   np.zeros(plan.substrings * plan.buckets + 1, np.uint32), np.empty(0, np.uint32))
+
+
+def _build(hashes: NDArray[np.uint8], ids: Int64s, threads: int) -> _Tables:
+    """Counting-sort-like CSR build: per table, sort (key << 32 | row) and count keys per bucket."""
+    n = len(ids)
+    plan = KeyPlan.for_size(n)
+    m, nb = plan.substrings, plan.buckets
+    if m * n >= 1 << 32:
+        raise ValueError(f"at most {(1 << 32) // m - 1} hashes per index")
+    keys = [np.empty(n, dtype=np.uint32) for _ in range(m)]
+
+    def key_block(s: int) -> None:
+        block = plan.keys(hashes[s : s + _KEY_BLOCK])
+        for j in range(m):
+            keys[j][s : s + len(block)] = block[:, j]
+
+    offsets = np.empty(m * nb + 1, dtype=np.uint32)
+    offsets[0] = 0
+    rows = np.empty(m * n, dtype=np.uint32)
+    order = np.arange(n, dtype=np.uint64)
+
+    def table(j: int) -> None:
+        k = keys[j]
+        comb = k.astype(np.uint64) << np.uint64(32)
+        comb |= order
+        comb.sort()
+        rows[j * n : (j + 1) * n] = comb & np.uint64(0xFFFF_FFFF)
+        counts = np.bincount(k, minlength=nb)
+        np.cumsum(counts, out=counts)
+        counts += j * n
+        offsets[1 + j * nb : 1 + (j + 1) * nb] = counts
+        keys[j] = np.empty(0, dtype=np.uint32)  # free as we go: keeps the build's peak memory down
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(key_block, range(0, n, _KEY_BLOCK)))
+        list(pool.map(table, range(m)))
+    return _Tables(plan, hashes, ids, np.ones(n, dtype=np.bool_), offsets, rows)
+
+
+def _default_threads() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class PdqIndex:
+    """In-memory PDQ index: ids (int64, unique) ↔ 256-bit hashes, exact range search."""
+
+    def __init__(self, *, threads: int | None = None) -> None:
+        self._threads = threads or _default_threads()
+        self._tables = _empty_tables()
+        self._pending: list[tuple[Int64s, NDArray[np.uint8]]] = []
+        self._probes: dict[tuple[int, int], ProbePlan] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self._tables.alive)) + sum(len(i) for i, _ in self._pending)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the built arrays (what the index costs in memory, bar queued adds)."""
+        return self._tables.nbytes()
+
+    # ------------------------------------------------------------------ updates
+
+    def add(self, ids: NDArray[np.int64], hashes: NDArray[np.uint8]) -> None:
+        """Queues rows; the next query or :meth:`build` rebuilds the tables. Ids must be new."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        hashes = as_hash_array(hashes)
+        if ids.ndim != 1 or len(ids) != len(hashes):
+            raise ValueError("ids must be 1-D and as long as hashes")
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("duplicate ids in one add()")
+        t = self._tables
+        known = [t.ids[t.alive], *(i for i, _ in self._pending)]
+        if any(np.isin(ids, k).any() for k in known if len(k)):
+            raise ValueError("some ids are already in the index; remove() them first")
+        if len(ids):
+            self._pending.append((ids.copy(), hashes.copy()))
+
+    def remove(self, ids: NDArray[np.int64]) -> int:
+        """Marks rows with these ids dead (queries skip them at once); returns how many were live."""
+        ids = np.asarray(ids, dtype=np.int64)
+        removed = 0
+        self._pending = [(i, h) for i, h in self._pending if len(i)]
+        for k, (pi, ph) in enumerate(self._pending):
+            keep = ~np.isin(pi, ids)
+            removed += int(np.count_nonzero(~keep))
+            self._pending[k] = (pi[keep], ph[keep])
+        t = self._tables
+        dead = np.isin(t.ids, ids) & t.alive
+        if dead.any():
+            removed += int(np.count_nonzero(dead))
+            self._tables = replace(t, alive=t.alive & ~dead)  # a new array: running queries keep theirs
+        return removed
+
+    def build(self, *, compact: bool = False) -> None:
+        """Rebuilds from the live rows plus queued adds, dropping dead rows; a no-op when nothing is
+        queued (and, with ``compact``, nothing removed). Queries call it, so it only needs calling to
+        choose when the rebuild's seconds are spent."""
+        with self._lock:
+            t = self._tables
+            if not self._pending and (not compact or t.alive.all()):
+                return
+            parts = [(t.ids[t.alive], t.hashes[t.alive]), *self._pending]
+            parts = [p for p in parts if len(p[0])] or parts[:1]
+            if len(parts) == 1:  # the usual bulk load: no second copy of the hashes
+                ids, hashes = parts[0]
+            else:
+                ids = np.concatenate([i for i, _ in parts])
+                hashes = np.concatenate([h for _, h in parts])
+            self._pending = []
+            del parts
+            self._tables = _build(hashes, ids, self._threads)
+
+    # ------------------------------------------------------------------ queries
+
+    def query(self, hashes: NDArray[np.uint8], radius: int = DEFAULT_RADIUS) -> list[list[tuple[int, int]]]:
+        """For each query hash, every (id, distance) within ``radius``, nearest first."""
+        q = as_hash_array(hashes)
+        out: list[list[tuple[int, int]]] = [[] for _ in range(len(q))]
+        for m in self.query_many(q, radius):
+            for qi, i, d in zip(m.query.tolist(), m.ids.tolist(), m.distances.tolist(), strict=True):
+                out[qi].append((i, d))
+        return out
+
+    def query_dihedral(
+        self, hashes: NDArray[np.uint8], radius: int = DEFAULT_RADIUS
+    ) -> list[list[tuple[int, int]]]:
+        """Queries (k, 8, 32): each image's 8 rotation/flip hashes; per image, the best distance per id."""
+        h = np.asarray(hashes)
+        if h.ndim != 3 or h.shape[1:] != (8, HASH_BYTES):
+            raise ValueError(f"dihedral queries must be (k, 8, {HASH_BYTES}) uint8")
+        out: list[list[tuple[int, int]]] = [[] for _ in range(len(h))]
+        for m in self.query_many(h.reshape(-1, HASH_BYTES), radius):
+            img = m.query // 8
+            order = np.lexsort((m.distances, m.ids, img))  # per (image, id) the nearest first
+            img, ids, dist = img[order], m.ids[order], m.distances[order]
+            first = np.ones(len(ids), dtype=np.bool_)
+            first[1:] = (img[1:] != img[:-1]) | (ids[1:] != ids[:-1])
+            for k, i, d in zip(img[first].tolist(), ids[first].tolist(), dist[first].tolist(), strict=True):
+                out[k].append((i, d))
+        return [sorted(hits, key=lambda x: (x[1], x[0])) for hits in out]
+
+    def query_many(
+        self,
+        hashes: NDArray[np.uint8] | Iterable[NDArray[np.uint8]],
+        radius: int = DEFAULT_RADIUS,
+        *,
+        threads: int | None = None,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> Iterator[Matches]:
+        """Streams matches for an array or an iterable of (k, 32) arrays, in order, one batch at a time,
+        ``threads`` batches in flight; memory stays flat however many millions of queries pass."""
+        self.build()
+        tables = self._tables  # a snapshot: later updates do not disturb this stream
+        probes = self._probe_plan(tables.plan, radius)
+        workers = threads or self._threads
+
+        def run(start: int, q: NDArray[np.uint8]) -> Matches:
+            qi, row, d = tables.search(probes, q, radius)
+            ids = tables.ids[row]
+            order = np.lexsort((ids, d, qi))
+            return Matches(start, len(q), qi[order] + start, ids[order], d[order].astype(np.int32))
+
+        batches = _batches(hashes, batch_size)
+        if workers <= 1:
+            for start, q in batches:
+                yield run(start, q)
+            return
+        with ThreadPoolExecutor(workers) as pool:
+            window: deque[Future[Matches]] = deque()
+            for start, q in batches:
+                window.append(pool.submit(run, start, q))
+                if len(window) >= 2 * workers:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()
+
+    def _probe_plan(self, plan: KeyPlan, radius: int) -> ProbePlan:
+        key = (plan.key_bits, radius)
+        if key not in self._probes:
+            self._probes[key] = plan.probes(radius)
+        return self._probes[key]
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, directory: Path) -> None:
+        """Writes the built index (raw arrays + JSON header); loading it needs no rebuild."""
+        self.build()
+        t = self._tables
+        meta: dict[str, Any] = {
+            "count": t.n,
+            "live": int(np.count_nonzero(t.alive)),
+            "params": {"substrings": t.plan.substrings, "key_bits": t.plan.key_bits,
+                       "bit_order": list(t.plan.bit_order)},
+        }
+        arrays: dict[str, NDArray[Any]] = {
+            "hashes": t.hashes, "ids": t.ids, "alive": t.alive, "offsets": t.offsets, "rows": t.rows}
+        write_index(Path(directory), FORMAT, VERSION, meta, arrays)
+
+    @classmethod
+    def load(cls, directory: Path, *, verify: bool = True, threads: int | None = None) -> PdqIndex:
+        """Reads an index written by :meth:`save`; raises :class:`IndexFormatError` if it is of another
+        version, inconsistent or corrupt. ``verify=False`` skips the checksums."""
+        directory = Path(directory)
+        header, a = read_index(directory, FORMAT, VERSION, _ARRAYS, verify=verify)
+        try:
+            p = header["params"]
+            plan = KeyPlan(int(p["key_bits"]), tuple(int(b) for b in p["bit_order"]), int(p["substrings"]))
+            n = int(header["count"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IndexFormatError(f"{directory}: bad index parameters ({exc})") from None
+        t = _Tables(plan, a["hashes"], a["ids"], a["alive"], a["offsets"], a["rows"])
+        _check_structure(directory, t, n)
+        index = cls(threads=threads)
+        index._tables = t
+        return index
+
+
+def _check_structure(directory: Path, t: _Tables, n: int) -> None:
+    """Cheap invariants (well under a second at 10M) so that even a self-consistent but wrong file
+    cannot make queries read out of bounds or silently skip rows."""
+    m, nb = t.plan.substrings, t.plan.buckets
+    ok = (
+        t.hashes.shape == (n, HASH_BYTES)
+        and len(t.ids) == n
+        and len(t.alive) == n
+        and len(t.offsets) == m * nb + 1
+        and len(t.rows) == m * n
+        and (n == 0 or int(t.rows.max()) < n)
+        and bool((t.offsets[::nb] == np.arange(m + 1, dtype=np.int64) * n).all())
+        and _ascending(t.offsets)
+    )
+    if not ok:
+        raise IndexFormatError(f"{directory}: arrays are inconsistent with each other")
+
+
+def _ascending(a: NDArray[np.uint32]) -> bool:
+    """Non-decreasing, checked in blocks so a 10M index's offsets need no 92 MB temporary."""
+    for s in range(0, len(a) - 1, _CHECK_BLOCK):
+        e = min(s + _CHECK_BLOCK, len(a) - 1)
+        if not (a[s + 1 : e + 1] >= a[s:e]).all():
+            return False
+    return True
+
+
+def _batches(
+    hashes: NDArray[np.uint8] | Iterable[NDArray[np.uint8]], size: int
+) -> Iterator[tuple[int, NDArray[np.uint8]]]:
+    if size < 1:
+        raise ValueError("batch_size must be positive")
+    chunks = [hashes] if isinstance(hashes, np.ndarray) else hashes
+    start = 0
+    for chunk in chunks:
+        c = as_hash_array(chunk)
+        for s in range(0, len(c), size):
+            yield start + s, c[s : s + size]
+        start += len(c)
