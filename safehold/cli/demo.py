@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
 
-from safehold.cli.common import console, dump_json, err_console, service
-from safehold.cli.ingest import RichProgress, print_result
+from safehold.cli.common import console, dump_json, service
+from safehold.cli.ingest import RichProgress, print_result, progress_bar
+from safehold.cli.matching import print_triage
 from safehold.cli.results import print_summary
 from safehold.ingest.executor import make_executor
 from safehold.services.demo import run_demo
@@ -24,13 +24,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build a benign sample case (photos, near-duplicates, nested and damaged archives),
         ingest it and print the summary. The damaged files are meant to show up as errors."""
-        with service(ctx) as svc, Progress(console=err_console, disable=as_json) as bar:
+        with service(ctx) as svc, progress_bar(quiet=as_json) as bar:
             result = run_demo(svc, make_executor(svc.settings), RichProgress(bar))
         if as_json:
-            dump_json(result.summary)
+            dump_json({"summary": result.summary, "triage": result.triage})
             return
         console.print(f"sample evidence: {result.evidence_path}")
         print_result(result.ingest)
         print_summary(result.summary)
+        console.print()
+        print_triage(result.triage, limit=5)
         console.print("[dim]Errors above are expected: the sample holds truncated, empty, encrypted, "
                       "bomb and path-traversal files on purpose. Try `safehold files demo --errors`.[/dim]")

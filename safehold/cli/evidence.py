@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from safehold.cli.common import console, dump_json, service
+from safehold.cli.common import console, dump_json, err_console, service
 from safehold.services.evidence import add_evidence, list_evidence
 
 app = typer.Typer(help="Evidence items and their custody.", no_args_is_help=True)
@@ -34,6 +34,20 @@ def add(
         print(item.id)
         console.print(f"[dim]{item.acquisition_method} {item.acquisition_hash} "
                       f"({item.top_file_count} files, {item.size_bytes} bytes)[/dim]", highlight=False)
+    _print_checks(item.custody, quiet=as_json)
+
+
+def _print_checks(custody: list[dict[str, Any]], quiet: bool) -> None:
+    """Integrity checks made at registration (EWF verification): a failure is printed loudly, on stderr."""
+    for event in custody:
+        details = event["details"] or {}
+        if event["action"] == "verified" and not quiet:
+            hashes = ", ".join(f"{k.upper()} {v}" for k, v in sorted(details.get("computed", {}).items()))
+            console.print(f"[green]verified[/green]: stored hashes match the media data ({hashes})",
+                          highlight=False)
+        elif event["action"] == "verification-failed":
+            err_console.print(f"[bold red]WARNING: verification failed[/bold red]: {details.get('reason')} "
+                              "(registered anyway; recorded in the custody trail)", highlight=False)
 
 
 @app.command("list")

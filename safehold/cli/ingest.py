@@ -19,7 +19,7 @@ from safehold.cli.common import EXIT_ITEM_ERRORS, console, err_console, service
 from safehold.ingest.executor import make_executor
 from safehold.services.ingest import IngestResult, run_ingest
 
-__all__ = ["RichProgress", "register"]
+__all__ = ["RichProgress", "print_result", "progress_bar", "register"]
 
 
 class RichProgress:
@@ -47,6 +47,16 @@ class RichProgress:
         self.p.console.print(f"[yellow]{message}[/yellow]")
 
 
+def progress_bar(quiet: bool = False) -> Progress:
+    """Files found (archive members included), evidence bytes done, rate and time left."""
+    columns = (
+        TextColumn("[bold]{task.description}"), BarColumn(),
+        TextColumn("{task.fields[files]} files"), DownloadColumn(), TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    return Progress(*columns, console=err_console, disable=quiet, transient=False)
+
+
 def print_result(result: IngestResult) -> None:
     for r in result.runs:
         if r.skipped:
@@ -72,12 +82,7 @@ def register(app: typer.Typer) -> None:
         """
         with service(ctx) as svc:
             ex = make_executor(svc.settings, executor)
-            columns = (
-                TextColumn("[bold]{task.description}"), BarColumn(),
-                TextColumn("{task.fields[files]} files"), DownloadColumn(), TransferSpeedColumn(),
-                TimeRemainingColumn(),
-            )
-            with Progress(*columns, console=err_console, disable=quiet, transient=False) as bar:
+            with progress_bar(quiet) as bar:
                 result = run_ingest(svc, case, evidence_ids or (), ex, RichProgress(bar))
         print_result(result)
         if result.errors:

@@ -11,13 +11,13 @@ from safehold.cli.common import console, dump_json, err_console, service
 from safehold.services.matching import match_all, match_case
 from safehold.services.triage import TRIAGE_CLASSES, triage_case
 
-__all__ = ["register"]
+__all__ = ["print_triage", "register"]
 
 LABELS = {"known": "known (abuse lists, exact)", "near_known": "near-known (PDQ)", "watch": "watch lists",
           "unknown": "unknown images/videos (NEW)", "known_good": "known-good (hidden)"}
 
 
-def _print_triage(t: dict[str, Any], limit: int) -> None:
+def print_triage(t: dict[str, Any], limit: int) -> None:
     console.print(f"[bold]Triage of case {t['case']['id']}: {t['case']['name']}[/bold]")
     table = Table("class", "contents", box=None)
     for c in TRIAGE_CLASSES:
@@ -75,4 +75,4 @@ def register(app: typer.Typer) -> None:
         if as_json:
             dump_json(t)
         else:
-            _print_triage(t, limit)
+            print_triage(t, limit)

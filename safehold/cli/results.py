@@ -23,7 +23,7 @@ def print_summary(s: dict[str, Any]) -> None:
     t.add_row("bytes", str(s["bytes"]))
     t.add_row("unique contents", str(s["unique_contents"]))
     for k, v in s["by_media_type"].items():
-        t.add_row(f"  {k}", str(v))
+        t.add_row(f"  {'not read (see errors)' if k == 'none' else k}", str(v))
     t.add_row("images with PDQ", str(s["images_with_pdq"]))
     t.add_row("camera serials", str(s["camera_serials"]))
     t.add_row("deleted", str(s["deleted"]))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -14,19 +17,47 @@ from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence
 from safehold.services.files import case_summary
+from safehold.services.hashsets import import_hashset
 from safehold.services.ingest import IngestResult, run_ingest
+from safehold.services.matching import match_case
+from safehold.services.triage import triage_case
+from safehold.store.hashset_models import HashSet
 from safehold.store.models import Case, EvidenceItem
 
 __all__ = ["DEMO_CASE", "DemoResult", "run_demo"]
 
 DEMO_CASE = "demo"
+WATCH_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media"
 
 
 @dataclass(slots=True)
 class DemoResult:
     ingest: IngestResult
     summary: dict[str, Any]
+    triage: dict[str, Any]
     evidence_path: str
+
+
+def _demo_lists(ctx: ServiceContext, root: Path) -> None:
+    """Two benign lists as an agency would receive them: a VICS watch list (one photo by MD5,
+    another by PDQ, so its resized and re-encoded copies surface too) and a known-good list."""
+    from safehold.extract.image import analyse_image
+
+    lists = ctx.settings.data_dir / "demo-lists"
+    lists.mkdir(parents=True, exist_ok=True)
+    photo1 = (root / "DCIM/100CANON/IMG_0001.JPG").read_bytes()
+    photo2 = (root / "DCIM/100CANON/IMG_0002.JPG").read_bytes()
+    pdq = analyse_image(photo1, ctx.settings.limits).pdq
+    media = [
+        {"MediaID": 1, "MD5": hashlib.md5(photo2).hexdigest().upper(), "Series": "demo-series"},
+        {"MediaID": 2, "AlternativeHashes": [{"HashName": "PDQ", "HashValue": pdq}]},
+    ]
+    vics = lists / "demo-watch-vics.json"
+    vics.write_text(json.dumps({"@odata.context": WATCH_CONTEXT, "value": media}), encoding="utf-8")
+    good = lists / "demo-known-good.md5"
+    good.write_text(f"{hashlib.md5((root / 'Documents/notes.txt').read_bytes()).hexdigest()}  notes.txt\n")
+    import_hashset(ctx, vics, "demo watch list", "watch", source="safehold demo", version="1")
+    import_hashset(ctx, good, "demo known-good", "known-good", source="safehold demo", version="1")
 
 
 def run_demo(ctx: ServiceContext, executor: Executor, progress: IngestProgress | None = None) -> DemoResult:
@@ -44,5 +75,11 @@ def run_demo(ctx: ServiceContext, executor: Executor, progress: IngestProgress |
         add_evidence(ctx, DEMO_CASE, root, "Exhibit A: home laptop user folder (sample)",
                      seized_by="Demo Officer", seized_at=datetime(2024, 6, 1, 9, 0, tzinfo=UTC),
                      location="Sample address, Islamabad")
-    result = run_ingest(ctx, DEMO_CASE, (), executor, progress)
-    return DemoResult(result, case_summary(ctx, DEMO_CASE), str(root))
+    with ctx.db.session() as s:
+        have_lists = s.scalar(select(HashSet.id).limit(1)) is not None
+    if not have_lists:
+        _demo_lists(ctx, root)
+    result = run_ingest(ctx, DEMO_CASE, (), executor, progress)  # matches against the lists too
+    if result.match is None or not have_lists:
+        match_case(ctx, DEMO_CASE)
+    return DemoResult(result, case_summary(ctx, DEMO_CASE), triage_case(ctx, DEMO_CASE), str(root))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from safehold.core.errors import NotFoundError, SafeholdError
 from safehold.services.cases import resolve_case
 from safehold.services.context import ServiceContext
+from safehold.sources.disk.acquisition import acquire_disk
 from safehold.sources.factory import kind_for_path
 from safehold.sources.folder import manifest_hash
 from safehold.store.models import CustodyEvent, EvidenceItem
@@ -71,9 +72,13 @@ def add_evidence(
     if not path.exists():
         raise SafeholdError(f"{path} does not exist")
     kind = kind_for_path(path)
+    checks: list[tuple[str, dict[str, Any]]] = []  # custody events of integrity checks (EWF verification)
     if kind == "folder":
         digest, count, size = manifest_hash(path)
         method = "manifest-sha256"
+    elif kind == "disk":  # count: image segment files; size: their bytes
+        acq = acquire_disk(path)
+        digest, count, size, method, checks = acq.digest, acq.segments, acq.size, acq.method, acq.custody
     else:
         digest, count, size = _sha256_file(path), 1, path.stat().st_size
         method = "sha256"
@@ -91,6 +96,8 @@ def add_evidence(
                            at=seized_at.isoformat() if seized_at else None, location=location)
         record_custody(s, item.id, ctx.actor, "registered", path=str(path),
                        acquisition_hash=digest, method=method, files=count, bytes=size)
+        for action, details in checks:
+            record_custody(s, item.id, ctx.actor, action, **details)
         s.flush()
         s.refresh(item)
         return _public(item)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from safehold.core.errors import SafeholdError
 from safehold.sources.base import EvidenceSource
+from safehold.sources.disk import DiskImageSource, looks_like_disk_image
 from safehold.sources.folder import FolderSource
 from safehold.sources.single import SingleFileSource
 
@@ -16,14 +17,15 @@ __all__ = ["SOURCE_KINDS", "kind_for_path", "open_source"]
 SOURCE_KINDS: dict[str, Callable[[Path], EvidenceSource]] = {
     "folder": FolderSource,
     "file": SingleFileSource,
+    "disk": DiskImageSource,
 }
 
 
 def kind_for_path(path: Path) -> str:
     if path.is_dir():
         return "folder"
-    if path.is_file():
-        return "file"
+    if path.is_file():  # a disk image by content (EWF, VHD… magic, partition table, superblock)
+        return "disk" if looks_like_disk_image(path) else "file"
     raise SafeholdError(f"{path} is neither a folder nor a regular file")
 
 
