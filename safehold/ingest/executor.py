@@ -82,7 +82,11 @@ class LocalProcessExecutor:
         self.settings = settings
         self.workers = max(1, workers or settings.workers)
         self.runner = runner  # a module-level function: each worker imports it by name
-        self._ctx = mp.get_context("spawn")  # no fork: the writer holds DB connections
+        # forkserver, not fork: the writer holds DB connections and threads. The server starts
+        # once with the analysis code preloaded, so workers (and replacements after a crash)
+        # fork ready to run instead of re-importing the CLI and its dependencies each time.
+        self._ctx = mp.get_context("forkserver")
+        self._ctx.set_forkserver_preload([runner.__module__, "safehold.ingest.worker"])
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()

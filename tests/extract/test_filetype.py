@@ -75,3 +75,27 @@ def test_thread_safe() -> None:
 
     with ThreadPoolExecutor(8) as pool:
         assert all(pool.map(check, samples))
+
+
+def test_signature_fast_path_agrees_with_libmagic() -> None:
+    """The shortcut that skips libmagic must give exactly what libmagic would."""
+    import bz2
+    import gzip
+    import lzma
+
+    import magic
+    import zstandard
+
+    from safehold.extract.filetype import _by_signature
+    from safehold.testing.images import encode, sample_photo
+
+    img = sample_photo("coffee", (200, 150))
+    samples = [encode(img, "JPEG"), encode(img, "PNG"), encode(img, "GIF"), encode(img, "WEBP"),
+               gzip.compress(b"x" * 100), bz2.compress(b"x" * 100), lzma.compress(b"x" * 100),
+               zstandard.ZstdCompressor().compress(b"x" * 100), b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"]
+    libmagic = magic.Magic(mime=True)
+    for data in samples:
+        fast = _by_signature(data)
+        assert fast is not None
+        assert fast == libmagic.from_buffer(data)
+    assert _by_signature(b"plain text") is None
