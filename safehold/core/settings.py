@@ -30,8 +30,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: Path.cwd() / "safehold-data")
     database_url: str | None = None
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
-    batch_files: int = 256
-    batch_bytes: int = 256 * 2**20
+    # Small enough that modest evidence still spreads over every core; recorded per evidence item.
+    batch_files: int = 128
+    batch_bytes: int = 32 * 2**20
     limits: Limits = Field(default_factory=lambda: Limits())
 
     @property

@@ -73,6 +73,7 @@ class _Worker:
     conn: Connection
     task: BatchTask | None = None
     done_upto: int = 0
+    closed: bool = False  # its pipe hit EOF: the process is dead or dying
 
 
 class LocalProcessExecutor:
@@ -114,9 +115,11 @@ class LocalProcessExecutor:
                 busy = [w for w in pool if w.task is not None]
                 ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=1.0)
                 for w in busy:
-                    if w.conn in ready or w.conn.poll():
+                    if not w.closed and (w.conn in ready or w.conn.poll()):
                         yield from self._drain(w, assign)
-                    elif w.proc.sentinel in ready or not w.proc.is_alive():
+                    # EOF can arrive before the process is reaped (forkserver reports exits late),
+                    # so a closed pipe alone decides: the worker is gone either way.
+                    if w.task is not None and (w.closed or w.proc.sentinel in ready or not w.proc.is_alive()):
                         yield from self._replace(pool, w, crashes, retries, assign)
         finally:
             for w in pool:
@@ -133,7 +136,8 @@ class LocalProcessExecutor:
             try:
                 msg: RecordsChunk | None = w.conn.recv()
             except (EOFError, OSError):
-                return  # died mid-message: the sentinel check replaces it
+                w.closed = True  # died (perhaps mid-message): the caller replaces it
+                return
             if msg is None:
                 finished = w.task
                 assign(w)
@@ -152,6 +156,10 @@ class LocalProcessExecutor:
     ) -> Iterator[BatchEvent]:
         """A worker died: retry its batch from the first unfinished file, skipping a repeat killer."""
         task, done_upto = w.task, w.done_upto
+        w.proc.join(timeout=5)
+        if w.proc.is_alive():  # closed its pipe but lingers: it can do no more work
+            w.proc.kill()
+            w.proc.join(timeout=5)
         detail = f"exit code {w.proc.exitcode}"
         w.conn.close()
         fresh = self._spawn()

@@ -59,13 +59,13 @@ class IngestStats:
 
 
 def plan_batches(evidence_id: int, kind: str, path: Path, source: EvidenceSource,
-                 settings: Settings) -> Iterator[BatchTask]:
-    """Deterministic batches by file count and bytes."""
+                 batch_files: int, batch_bytes: int) -> Iterator[BatchTask]:
+    """Deterministic batches by file count and bytes (the sizes must not change between runs)."""
     seq, entries, nbytes = 0, [], 0
     for entry in source.enumerate():
         entries.append(entry)
         nbytes += entry.size
-        if len(entries) >= settings.batch_files or nbytes >= settings.batch_bytes:
+        if len(entries) >= batch_files or nbytes >= batch_bytes:
             yield BatchTask(evidence_id, seq, kind, str(path), tuple(entries))
             seq, entries, nbytes = seq + 1, [], 0
     if entries:
@@ -82,8 +82,12 @@ def ingest_evidence(
     total_bytes: int,
     label: str,
     progress: IngestProgress | None = None,
+    batch_sizes: tuple[int, int] | None = None,
 ) -> IngestStats:
-    """Run (or resume) ingest of one evidence item. Returns when every batch is stored."""
+    """Run (or resume) ingest of one evidence item. Returns when every batch is stored.
+
+    ``batch_sizes`` (files, bytes) are the ones recorded for this item at its first run.
+    """
     progress = progress or NullProgress()
     source = open_source(kind, path)
     with db.session() as s:
@@ -96,7 +100,8 @@ def ingest_evidence(
 
     def pending() -> Iterator[BatchTask]:
         nonlocal bytes_already
-        for task in plan_batches(evidence_id, kind, path, source, settings):
+        files, nbytes = batch_sizes or (settings.batch_files, settings.batch_bytes)
+        for task in plan_batches(evidence_id, kind, path, source, files, nbytes):
             stats.batches_total += 1
             prior = done.get(task.seq)
             if prior is None:

@@ -58,10 +58,15 @@ def run_ingest(
         else:
             items = list(s.scalars(select(EvidenceItem).where(EvidenceItem.case_id == case.id)
                                    .order_by(EvidenceItem.id)))
-        plan = [(e.id, e.label, e.source_kind, e.source_path, e.size_bytes, e.ingest_state) for e in items]
+        for e in items:  # fixed once, so every later resume forms the same batches
+            if e.batch_files is None or e.batch_bytes is None:
+                e.batch_files, e.batch_bytes = ctx.settings.batch_files, ctx.settings.batch_bytes
+        plan = [(e.id, e.label, e.source_kind, e.source_path, e.size_bytes, e.ingest_state,
+                 (e.batch_files or ctx.settings.batch_files, e.batch_bytes or ctx.settings.batch_bytes))
+                for e in items]
         case_id = case.id
     runs = []
-    for eid, label, kind, spath, size, state in plan:
+    for eid, label, kind, spath, size, state, sizes in plan:
         run = EvidenceRun(eid, label, skipped=state == "done")
         if not run.skipped:
             with ctx.db.session() as s:
@@ -70,7 +75,8 @@ def run_ingest(
                 record_custody(s, eid, ctx.actor, "ingest-resumed" if state == "running" else "ingest-started",
                                executor=executor.name)
                 item.ingest_state = "running"
-            stats = ingest_evidence(ctx.db, ctx.settings, executor, eid, kind, Path(spath), size, label, progress)
+            stats = ingest_evidence(ctx.db, ctx.settings, executor, eid, kind, Path(spath), size, label, progress,
+                                    batch_sizes=sizes)
             run.resumed_batches, run.records_written, run.crashes = (
                 stats.batches_skipped, stats.records_written, stats.crashes)
         with ctx.db.session() as s:

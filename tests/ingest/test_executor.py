@@ -33,7 +33,7 @@ def test_poison_file_is_recorded_and_the_rest_ingested(tmp_path: Path) -> None:
     (root / "f05_poison.txt").write_text("x")
     (root / "poison.bin").write_text("boom")
     settings = Settings(data_dir=tmp_path / "data", workers=2, batch_files=5)
-    tasks = list(plan_batches(1, "folder", root, FolderSource(root), settings))
+    tasks = list(plan_batches(1, "folder", root, FolderSource(root), settings.batch_files, settings.batch_bytes))
     events = list(LocalProcessExecutor(settings, workers=2, runner=crashing_runner).run(tasks))
 
     records = [r for e in events if isinstance(e, RecordsChunk) for r in e.records]

@@ -94,3 +94,22 @@ def test_kill_and_resume_equals_uninterrupted(tmp_path: Path) -> None:
     again = _cli(killed, "ingest", "c")
     assert "already ingested, nothing to do" in again.stdout
     assert _state(killed) == _state(clean)
+
+
+def test_resume_keeps_the_batch_sizes_of_the_first_run(tmp_path: Path) -> None:
+    """Changing batch settings between a kill and a resume must not re-cut the batches."""
+    evidence = tmp_path / "ev"
+    evidence.mkdir()
+    for i in range(40):
+        (evidence / f"{i:02d}.txt").write_text(f"n{i}\n")
+    data = tmp_path / "data"
+    _prepare(data, evidence)
+    _kill_when(data, 10)
+    env = {**_env(data), "SAFEHOLD_BATCH_FILES": "7"}
+    done = subprocess.run([*SAFEHOLD, "ingest", "c", "--quiet"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    con = sqlite3.connect(data / "safehold.db")
+    assert con.execute("SELECT batch_files FROM evidence_items").fetchone()[0] == 3
+    assert con.execute("SELECT count(*) FROM files").fetchone()[0] == 40
+    assert con.execute("SELECT top_count FROM ingest_batches WHERE seq = 0").fetchone()[0] == 3
+    con.close()

@@ -1,0 +1,29 @@
+"""batch sizes per evidence item
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0003'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('evidence_items', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('batch_files', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('batch_bytes', sa.BigInteger(), nullable=True))
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('evidence_items', schema=None) as batch_op:
+        batch_op.drop_column('batch_bytes')
+        batch_op.drop_column('batch_files')
+
