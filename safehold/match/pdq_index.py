@@ -1,20 +1,22 @@
 """Exact PDQ range search: every indexed hash within a Hamming radius (default 31) of each query.
 
-Multi-index hashing (Norouzi, Punjani & Fleet, 2012): the 256 bits are split into 11 disjoint
-23-bit substrings (bits scattered by a fixed permutation). A hash within 31 bits of a query is
-within 2 bits of it on at least one substring, so probing each table's bucket for the query's key
-and its 1- and 2-bit flips yields a candidate set that contains every true match; each candidate is
-then checked on all 256 bits with a vectorised popcount. Recall is 1.0 by construction, not by
-tuning. Tables are CSR arrays (bucket offsets + row numbers), so a batch of queries is a handful of
-numpy gathers that release the GIL and run on every core.
+Multi-index hashing (Norouzi, Punjani & Fleet, 2012): the 256 bits are split into 11 disjoint substrings
+of up to 23 bits (scattered by a fixed bit order). A hash within 31 bits of a query is within 2 bits of
+it on at least one substring, so probing each substring table at the query's key and its 1- and 2-bit
+flips yields every true match among the candidates; each candidate is then checked on all 256 bits
+with a vectorised popcount. Recall is 1.0 by construction, not by tuning. A batch of queries is a
+handful of numpy gathers that release the GIL, so ``query_many`` uses every core.
 
-Measured at 10M random hashes on 2 cores (see ``bench/match.py``): FAISS ``IndexBinaryFlat`` is exact
-at ~100 queries/s; ``IndexBinaryMultiHash`` (python-threatexchange/HMA) is no faster; IVF trades
-misses at distances 28-31 for speed. This index is exact and far faster, in ~1.3 GB.
+Measured at 10M random hashes on this project's 2-core machine (``bench/match.py``): ~3,300 queries
+per CPU-second, 1.07 GB in memory, loaded in ~5 s; FAISS ``IndexBinaryFlat`` (exact) ~50 q/s and
+python-threatexchange's ``PDQIndex`` (FAISS ``IndexBinaryMultiHash``, as in HMA) ~55 q/s on the same
+data. 16 substrings of 16 bits with 1-bit probes, the textbook split, measured 6x slower: its buckets
+hold ~150 hashes each at 10M.
 
 Updates: ``remove`` marks rows dead at once (no rebuild); ``add`` queues rows and the tables are
-rebuilt from all live rows before the next query (seconds per million rows), so load hash sets in
-bulk. Queries see a consistent snapshot; do not call ``add``/``remove`` from several threads at once.
+rebuilt from all live rows before the next query (~2 s per million hashes), so load hash sets in
+bulk, or build one index per hash set. Queries work on a snapshot, so a stream in progress is not
+disturbed by updates; updates themselves must come from one thread at a time.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from safehold.match._pdq_bits import (
     bytes_to_hex,
     hex_to_bytes,
 )
+from safehold.match._pdq_tables import Tables, build_tables, empty_tables
 from safehold.match._store import IndexFormatError, read_index, write_index
 
 __all__ = [
@@ -56,9 +59,7 @@ FORMAT = "safehold-pdq-index"
 VERSION = 1
 DEFAULT_RADIUS = 31  # PDQ's "confident match" threshold
 DEFAULT_BATCH = 64  # queries per gather round: ~250k candidates, whose scratch stays in cache
-_KEY_BLOCK = 1 << 20  # rows per key-computation task when building
-_CHECK_BLOCK = 1 << 22
-_ARRAYS = {"hashes": "|u1", "ids": "<i8", "alive": "|b1", "offsets": "<u4", "rows": "<u4"}
+_ARRAYS = {"hashes": "|u1", "ids": "<i8", "alive": "|b1", "bitmap": "<u8", "starts": "<u4", "rows": "<u4"}
 
 Int64s = NDArray[np.int64]
 
@@ -77,106 +78,6 @@ class Matches:
     distances: NDArray[np.int32]
 
 
-@dataclass(frozen=True)
-class _Tables:
-    """One immutable build: rows (hash, id, alive) and per-substring CSR buckets over them."""
-
-    plan: KeyPlan
-    hashes: NDArray[np.uint8]  # (n, 32)
-    ids: Int64s  # (n,)
-    alive: NDArray[np.bool_]  # (n,); False after remove()
-    offsets: NDArray[np.uint32]  # (m * 2**key_bits + 1,) global CSR offsets into rows
-    rows: NDArray[np.uint32]  # (m * n,) row numbers grouped by (table, key)
-
-    @property
-    def n(self) -> int:
-        return len(self.ids)
-
-    def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.hashes, self.ids, self.alive, self.offsets, self.rows))
-
-    def search(self, probes: ProbePlan, q: NDArray[np.uint8], radius: int) -> tuple[Int64s, Int64s, Int64s]:
-        """(query, row, distance) for every live row within ``radius`` of each of ``q``'s hashes."""
-        empty = np.empty(0, dtype=np.int64)
-        if self.n == 0 or len(q) == 0:
-            return empty, empty, empty
-        plan = self.plan
-        keys = plan.keys(q).astype(np.int64)
-        keys += np.arange(plan.substrings, dtype=np.int64) << plan.key_bits  # each table's key range
-        pk = np.take(keys, probes.tables, axis=1)
-        pk ^= probes.masks  # (b, probes): every bucket to read
-        starts = np.take(self.offsets, pk)
-        pk += 1
-        counts = np.take(self.offsets, pk)
-        counts -= starts
-        per_query = counts.sum(axis=1, dtype=np.int64)
-        flat = counts.ravel()
-        # Expand bucket ranges to positions in ``rows``: start of each range, repeated, plus a ramp.
-        shift = starts.ravel().astype(np.int64)
-        shift += flat
-        shift -= np.cumsum(flat, dtype=np.int64)
-        pos = np.repeat(shift, flat)
-        pos += np.arange(len(pos), dtype=np.int64)
-        rows = np.take(self.rows, pos)
-        cand = np.take(self.hashes.view(np.uint64), rows, axis=0)  # np.take: ~4x faster than fancy indexing
-        cand ^= np.repeat(q.view(np.uint64), per_query, axis=0)
-        # Byte-sum of the four 64-bit popcounts in one multiply; a candidate shares >= key_bits - 3
-        # bits with its query, so the sum stays below 256 and the mod-256 wrap never bites.
-        dist = np.bitwise_count(cand).view(np.uint32).ravel()
-        dist *= np.uint32(0x01010101)
-        dist >>= np.uint32(24)
-        hit = np.flatnonzero(dist <= radius)
-        qi = np.searchsorted(np.cumsum(per_query), hit, side="right").astype(np.int64)
-        row = rows[hit].astype(np.int64)
-        d = dist[hit].astype(np.int64)
-        _, first = np.unique(qi * self.n + row, return_index=True)  # found via several substrings
-        keep = first[self.alive[row[first]]]
-        return qi[keep], row[keep], d[keep]
-
-
-def _empty_tables() -> _Tables:
-    plan = KeyPlan.for_size(0)
-    return _Tables(plan, np.empty((0, HASH_BYTES), np.uint8), np.empty(0, np.int64), np.empty(0, np.bool_),
-                   np.zeros(plan.substrings * plan.buckets + 1, np.uint32), np.empty(0, np.uint32))
-
-
-def _build(hashes: NDArray[np.uint8], ids: Int64s, threads: int) -> _Tables:
-    """Counting-sort-like CSR build: per table, sort (key << 32 | row) and count keys per bucket."""
-    n = len(ids)
-    plan = KeyPlan.for_size(n)
-    m, nb = plan.substrings, plan.buckets
-    if m * n >= 1 << 32:
-        raise ValueError(f"at most {(1 << 32) // m - 1} hashes per index")
-    keys = [np.empty(n, dtype=np.uint32) for _ in range(m)]
-
-    def key_block(s: int) -> None:
-        block = plan.keys(hashes[s : s + _KEY_BLOCK])
-        for j in range(m):
-            keys[j][s : s + len(block)] = block[:, j]
-
-    offsets = np.empty(m * nb + 1, dtype=np.uint32)
-    offsets[0] = 0
-    rows = np.empty(m * n, dtype=np.uint32)
-    order = np.arange(n, dtype=np.uint64)
-
-    def table(j: int) -> None:
-        k = keys[j]
-        comb = k.astype(np.uint64) << np.uint64(32)
-        comb |= order
-        comb.sort()
-        rows[j * n : (j + 1) * n] = comb & np.uint64(0xFFFF_FFFF)
-        counts = np.bincount(k, minlength=nb)
-        np.cumsum(counts, out=counts)
-        counts += j * n
-        offsets[1 + j * nb : 1 + (j + 1) * nb] = counts
-        keys[j] = np.empty(0, dtype=np.uint32)  # free as we go: keeps the build's peak memory down
-
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(key_block, range(0, n, _KEY_BLOCK)))
-        list(pool.map(table, range(m)))
-    return _Tables(plan, hashes, ids, np.ones(n, dtype=np.bool_), offsets, rows)
-
-
 def _default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -186,7 +87,7 @@ class PdqIndex:
 
     def __init__(self, *, threads: int | None = None) -> None:
         self._threads = threads or _default_threads()
-        self._tables = _empty_tables()
+        self._tables = empty_tables()
         self._pending: list[tuple[Int64s, NDArray[np.uint8]]] = []
         self._probes: dict[tuple[int, int], ProbePlan] = {}
         self._lock = threading.Lock()
@@ -203,7 +104,7 @@ class PdqIndex:
 
     def add(self, ids: NDArray[np.int64], hashes: NDArray[np.uint8]) -> None:
         """Queues rows; the next query or :meth:`build` rebuilds the tables. Ids must be new."""
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        ids = _as_ids(ids)
         hashes = as_hash_array(hashes)
         if ids.ndim != 1 or len(ids) != len(hashes):
             raise ValueError("ids must be 1-D and as long as hashes")
@@ -218,7 +119,7 @@ class PdqIndex:
 
     def remove(self, ids: NDArray[np.int64]) -> int:
         """Marks rows with these ids dead (queries skip them at once); returns how many were live."""
-        ids = np.asarray(ids, dtype=np.int64)
+        ids = _as_ids(ids)
         removed = 0
         self._pending = [(i, h) for i, h in self._pending if len(i)]
         for k, (pi, ph) in enumerate(self._pending):
@@ -249,7 +150,7 @@ class PdqIndex:
                 hashes = np.concatenate([h for _, h in parts])
             self._pending = []
             del parts
-            self._tables = _build(hashes, ids, self._threads)
+            self._tables = build_tables(hashes, ids, self._threads)
 
     # ------------------------------------------------------------------ queries
 
@@ -333,8 +234,8 @@ class PdqIndex:
             "params": {"substrings": t.plan.substrings, "key_bits": t.plan.key_bits,
                        "bit_order": list(t.plan.bit_order)},
         }
-        arrays: dict[str, NDArray[Any]] = {
-            "hashes": t.hashes, "ids": t.ids, "alive": t.alive, "offsets": t.offsets, "rows": t.rows}
+        arrays: dict[str, NDArray[Any]] = {"hashes": t.hashes, "ids": t.ids, "alive": t.alive,
+                                           "bitmap": t.bitmap, "starts": t.starts, "rows": t.rows}
         write_index(Path(directory), FORMAT, VERSION, meta, arrays)
 
     @classmethod
@@ -349,38 +250,22 @@ class PdqIndex:
             n = int(header["count"])
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexFormatError(f"{directory}: bad index parameters ({exc})") from None
-        t = _Tables(plan, a["hashes"], a["ids"], a["alive"], a["offsets"], a["rows"])
-        _check_structure(directory, t, n)
+        if len(a["ids"]) != n or len(a["bitmap"]) != plan.substrings * plan.buckets // 64 or not len(a["starts"]):
+            raise IndexFormatError(f"{directory}: array sizes do not match the header")
+        t = Tables(plan, a["hashes"], a["ids"], a["alive"], a["bitmap"], a["starts"], a["rows"])
+        problem = t.check()
+        if problem:
+            raise IndexFormatError(f"{directory}: inconsistent arrays ({problem})")
         index = cls(threads=threads)
         index._tables = t
         return index
 
 
-def _check_structure(directory: Path, t: _Tables, n: int) -> None:
-    """Cheap invariants (well under a second at 10M) so that even a self-consistent but wrong file
-    cannot make queries read out of bounds or silently skip rows."""
-    m, nb = t.plan.substrings, t.plan.buckets
-    ok = (
-        t.hashes.shape == (n, HASH_BYTES)
-        and len(t.ids) == n
-        and len(t.alive) == n
-        and len(t.offsets) == m * nb + 1
-        and len(t.rows) == m * n
-        and (n == 0 or int(t.rows.max()) < n)
-        and bool((t.offsets[::nb] == np.arange(m + 1, dtype=np.int64) * n).all())
-        and _ascending(t.offsets)
-    )
-    if not ok:
-        raise IndexFormatError(f"{directory}: arrays are inconsistent with each other")
-
-
-def _ascending(a: NDArray[np.uint32]) -> bool:
-    """Non-decreasing, checked in blocks so a 10M index's offsets need no 92 MB temporary."""
-    for s in range(0, len(a) - 1, _CHECK_BLOCK):
-        e = min(s + _CHECK_BLOCK, len(a) - 1)
-        if not (a[s + 1 : e + 1] >= a[s:e]).all():
-            return False
-    return True
+def _as_ids(ids: NDArray[np.int64]) -> Int64s:
+    a = np.asarray(ids)
+    if a.dtype.kind not in "iu" or (a.dtype.kind == "u" and a.dtype.itemsize == 8):
+        raise ValueError(f"ids must be integers that fit int64, got {a.dtype}")
+    return np.ascontiguousarray(a, dtype=np.int64)
 
 
 def _batches(

@@ -23,7 +23,9 @@ Sized for NSRL (~100M+ rows):
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -99,10 +101,10 @@ class SetPublic:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _sha256(path: Path) -> tuple[str, int]:
+def _sha256(path: Path, stop: threading.Event | None = None) -> tuple[str, int]:
     h, n = hashlib.sha256(), 0
     with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
+        while (chunk := f.read(1 << 20)) and not (stop and stop.is_set()):
             h.update(chunk)
             n += len(chunk)
     return h.hexdigest(), n
@@ -150,7 +152,9 @@ def _record_batches(reader: HashListReader, path: Path) -> Iterator[list[HashRec
 def _load(ctx: ServiceContext, reader: HashListReader, path: Path, set_id: int, import_id: int,
           scheme: str | None, expected: int, on_progress: Callable[[int, int], None] | None) -> _Loaded:
     """Stream the list into ``hash_entries`` under ``import_id``; keys of what was stored kept for the diff."""
-    out = _Loaded(keys=KeySet(expected))
+    # Sized for the hint but at most 16M keys (128 MiB) up front: NSRL's 441M rows hold ~74M
+    # distinct files, and the set grows by doubling if a list needs more.
+    out = _Loaded(keys=KeySet(min(expected, 16_000_000)))
     items: Iterator[Any] = (reader.read_columns(path) if isinstance(reader, ColumnReader)
                             else _record_batches(reader, path))
     with ctx.db.engine.connect() as conn, bulk_loading(conn):
@@ -222,7 +226,7 @@ def import_hashset(
         raise SafeholdError(f"{path} is not a file")
     reader: HashListReader = detect_format(path) if fmt == "auto" else reader_by_name(fmt)
     meta = reader.metadata(path)
-    digest, size = _sha256(path)
+    size = path.stat().st_size
     expected = reader.size_hint(path) if isinstance(reader, ColumnReader) else size // _BYTES_PER_ROW
     engine = ctx.db.engine
 
@@ -243,24 +247,30 @@ def import_hashset(
         for imp in stale:
             if imp.status == "loading":  # interrupted: its rows never became current
                 imp.status = "failed"
-        imp = HashSetImport(set_id=hs.id, actor=ctx.actor, file_name=path.name, file_sha256=digest,
+        imp = HashSetImport(set_id=hs.id, actor=ctx.actor, file_name=path.name, file_sha256="",
                             file_size=size, format=reader.name, version=version or meta.version)
         s.add(imp)
         s.flush()
         set_id, import_id, old_import, old_entries = hs.id, imp.id, hs.current_import_id, hs.entry_count
         stale_ids = [i.id for i in stale]
-    for stale_id in stale_ids:  # rows an interrupted import or removal left behind
-        purge_entries(engine, stale_id)
-
-    with engine.connect() as conn:
-        churn = expected + (old_entries or 0)
-        bulk = churn >= BULK_MIN_ROWS and churn >= BULK_TABLE_SHARE * table_rows(conn)
+    # The file's SHA-256 (provenance) is a full read of a file of up to ~100 GB: computed on a
+    # thread while the load runs (hashlib releases the GIL), stored when the version is swapped in.
+    stop = threading.Event()
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hashset-sha256")
+    digest_job = hashing.submit(_sha256, path, stop)
+    hashing.shutdown(wait=False)
     scheme = meta.category_scheme
     try:
+        for stale_id in stale_ids:  # rows an interrupted import or removal left behind
+            purge_entries(engine, stale_id)
+        with engine.connect() as conn:
+            churn = expected + (old_entries or 0)
+            bulk = churn >= BULK_MIN_ROWS and churn >= BULK_TABLE_SHARE * table_rows(conn)
         if bulk:
             with engine.begin() as conn:
                 drop_hash_indexes(conn)
         loaded = _load(ctx, reader, path, set_id, import_id, scheme, expected, on_progress)
+        digest, size = digest_job.result()
         added = removed = None
         if old_import is not None:
             with engine.connect() as conn:
@@ -279,6 +289,7 @@ def import_hashset(
             new.status, new.finished_at = "current", utcnow()
             new.entries, new.bad_rows, new.bad_samples = loaded.entries, loaded.bad, loaded.samples
             new.added, new.removed = added, removed
+            new.file_sha256, new.file_size = digest, size
             hs.current_import_id, hs.entry_count, hs.format = import_id, loaded.entries, reader.name
             hs.version = version or meta.version or hs.version
             hs.source = source or hs.source
@@ -289,6 +300,7 @@ def import_hashset(
                 hs.pdq_threshold = pdq_threshold
             bump_generation(s)
     except BaseException:
+        stop.set()
         _abandon(ctx, import_id)
         raise
     loaded.keys = KeySet()  # free the key table before the index builds

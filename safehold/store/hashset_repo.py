@@ -26,15 +26,15 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, and_, delete, func, literal, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from safehold.core.clock import utcnow
 from safehold.formats.hashsets.base import EMPTY_FILE_HASHES, HashRecord
 from safehold.formats.hashsets.nsrl import HashColumns
-from safehold.store.hashset_models import HashEntry, HashSet, Match, StoreState
+from safehold.store.hashset_models import HashEntry, Match, StoreState
 from safehold.store.ingest_repo import insert_ignore
-from safehold.store.models import Content, EvidenceItem, FileInstance
+from safehold.store.models import EvidenceItem, FileInstance
 
 __all__ = [
     "COLUMN_ENTRY_COLUMNS",
@@ -428,7 +428,6 @@ def exact_match(s: Session, case_id: int | None) -> int:
     conn = s.connection()
     ensure_hash_indexes(conn)
     pg = conn.dialect.name == "postgresql"
-    temp = "TEMPORARY"
     scope = "SELECT DISTINCT f.sha256 FROM files f"
     params: dict[str, Any] = dict(_EMPTY)
     if case_id is not None:
@@ -440,32 +439,41 @@ def exact_match(s: Session, case_id: int | None) -> int:
     empty = ", ".join(f":{k}" for k in _EMPTY)
     added = 0
     with _sqlite_cache(conn, SQLITE_LOAD_CACHE_KIB):
-        for name in ("_sh_probe", "_sh_keys", "_sh_hits"):
+        for name in ("_sh_probe", "_sh_keys", "_sh_hits", "_sh_found"):
             conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+        # All names below are constants of this module; values travel as bound parameters.
         conn.execute(text(
-            f"CREATE {temp} TABLE _sh_probe AS SELECT c.sha256 AS sha256, c.md5 AS md5, c.sha1 AS sha1"
+            "CREATE TEMPORARY TABLE _sh_probe AS SELECT c.sha256 AS sha256, c.md5 AS md5, c.sha1 AS sha1"  # noqa: S608
             f" FROM contents c JOIN ({scope}) sc ON sc.sha256 = c.sha256 WHERE c.size > 0"), params)
-        conn.execute(text(f"CREATE {temp} TABLE _sh_hits (sha256 VARCHAR(64), entry_id BIGINT, set_id INTEGER,"
-                          " method VARCHAR(10))"))
+        conn.execute(text("CREATE TEMPORARY TABLE _sh_hits (sha256 VARCHAR(64), entry_id BIGINT, method VARCHAR(10))"))
+        # SQLite: CROSS JOIN keeps the sorted keys as the outer loop.
+        join = "JOIN" if pg else "CROSS JOIN"
         for method in ("md5", "sha1", "sha256"):
             conn.execute(text(
-                f"CREATE {temp} TABLE _sh_keys AS SELECT sha256, {method} AS h FROM _sh_probe"
+                f"CREATE TEMPORARY TABLE _sh_keys AS SELECT sha256, {method} AS h FROM _sh_probe"  # noqa: S608
                 f" WHERE {method} IS NOT NULL AND {method} NOT IN ({empty}) ORDER BY {method}"), params)
-            join = "JOIN hash_entries e ON e.{m} = k.h" if pg else "CROSS JOIN hash_entries e ON e.{m} = k.h"
             if pg:
                 conn.execute(text("ANALYZE _sh_keys"))
+            # Only the index is read here (hash → row id); set and version are checked below.
             conn.execute(text(
-                f"INSERT INTO _sh_hits SELECT k.sha256, e.id, e.set_id, '{method}' FROM _sh_keys k "
-                + join.format(m=method)
-                + " JOIN hash_sets hs ON hs.id = e.set_id AND hs.current_import_id = e.import_id"))
+                f"INSERT INTO _sh_hits SELECT k.sha256, e.id, '{method}' FROM _sh_keys k"  # noqa: S608
+                f" {join} hash_entries e ON e.{method} = k.h"))
             conn.execute(text("DROP TABLE _sh_keys"))
-        result = conn.execute(text(
-            "INSERT INTO matches (sha256, entry_id, set_id, method, distance, matched_at)"
-            " SELECT sha256, entry_id, set_id, method, 0, :now FROM _sh_hits WHERE 1 = 1"
-            " ORDER BY sha256, entry_id, method ON CONFLICT DO NOTHING"), {"now": utcnow()})
+        # Hits in row-id order, so the entries' rows are read in one forward sweep, not at random.
+        conn.execute(text("CREATE TEMPORARY TABLE _sh_found AS SELECT sha256, entry_id, method FROM _sh_hits"
+                          " ORDER BY entry_id"))
+        if pg:
+            conn.execute(text("ANALYZE _sh_found"))
+        insert = text(
+            "INSERT INTO matches (sha256, entry_id, set_id, method, distance, matched_at)"  # noqa: S608
+            f" SELECT f.sha256, f.entry_id, e.set_id, f.method, 0, :now FROM _sh_found f {join} hash_entries e"
+            " ON e.id = f.entry_id JOIN hash_sets hs ON hs.id = e.set_id AND hs.current_import_id = e.import_id"
+            " WHERE 1 = 1 ORDER BY f.sha256, f.entry_id, f.method ON CONFLICT DO NOTHING"
+        ).bindparams(bindparam("now", type_=Match.__table__.c.matched_at.type))
+        result = conn.execute(insert, {"now": utcnow()})
         added = int(result.rowcount or 0)
-        conn.execute(text("DROP TABLE _sh_probe"))
-        conn.execute(text("DROP TABLE _sh_hits"))
+        for name in ("_sh_probe", "_sh_hits", "_sh_found"):
+            conn.execute(text(f"DROP TABLE {name}"))
     return added
 
 

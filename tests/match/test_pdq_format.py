@@ -6,6 +6,7 @@ import hashlib
 import json
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -49,7 +50,7 @@ def test_round_trip_answers_the_same(saved: tuple[PdqIndex, Path, Hashes]) -> No
     header = json.loads((d / "header.json").read_text())
     assert (header["format"], header["version"], header["count"]) == (FORMAT, VERSION, 3000)
     assert sorted(p.name for p in d.iterdir()) == sorted(
-        ["header.json", "hashes.npy", "ids.npy", "alive.npy", "offsets.npy", "rows.npy"])
+        ["header.json", "hashes.npy", "ids.npy", "alive.npy", "bitmap.npy", "starts.npy", "rows.npy"])
 
 
 def test_empty_index_round_trip(tmp_path: Path) -> None:
@@ -105,14 +106,26 @@ def test_truncated_array_is_refused(saved: tuple[PdqIndex, Path, Hashes]) -> Non
         PdqIndex.load(d)
 
 
-def test_consistent_checksum_but_broken_offsets_is_refused(saved: tuple[PdqIndex, Path, Hashes]) -> None:
-    _, d, _ = saved
-    offsets = np.load(d / "offsets.npy")
-    offsets[10:20] = offsets[10:20][::-1].copy()  # no longer ascending
-    np.save(d / "offsets.npy", offsets)
+def _rewrite(d: Path, name: str, arr: NDArray[Any]) -> None:
+    """Replaces an array and its checksum: a file that is self-consistent but wrong."""
+    np.save(d / f"{name}.npy", arr)
     header = json.loads((d / "header.json").read_text())
-    header["arrays"]["offsets"]["sha256"] = hashlib.sha256(offsets.tobytes()).hexdigest()
+    header["arrays"][name]["sha256"] = hashlib.sha256(arr.tobytes()).hexdigest()
     (d / "header.json").write_text(json.dumps(header))
+
+
+@pytest.mark.parametrize("name", ["starts", "rows", "bitmap"])
+def test_consistent_checksum_but_broken_structure_is_refused(saved: tuple[PdqIndex, Path, Hashes],
+                                                             name: str) -> None:
+    _, d, _ = saved
+    arr = np.load(d / f"{name}.npy")
+    if name == "starts":
+        arr[10:20] = arr[10:20][::-1].copy()  # no longer ascending
+    elif name == "rows":
+        arr[5] = 3000  # past the last row
+    else:
+        arr[0] ^= np.uint64(1 << 5)  # one more or one fewer non-empty bucket than starts lists
+    _rewrite(d, name, arr)
     with pytest.raises(IndexFormatError, match="inconsistent"):
         PdqIndex.load(d)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,6 +132,17 @@ def test_remove_hides_rows_at_once_and_rebuild_drops_them() -> None:
     assert index.query(h[4:7]) == [[(4, 0)], [], [(5, 0)]]
 
 
+def test_removing_everything_then_compacting_leaves_a_working_empty_index(tmp_path: Path) -> None:
+    index = PdqIndex()
+    index.add(np.array([1, 2], dtype=np.int64), np.zeros((2, 32), dtype=np.uint8))
+    index.build()
+    index.remove(np.array([1, 2], dtype=np.int64))
+    index.build(compact=True)
+    assert len(index) == 0 and index.query(np.zeros((1, 32), dtype=np.uint8)) == [[]]
+    index.save(tmp_path / "i")
+    assert len(PdqIndex.load(tmp_path / "i")) == 0
+
+
 def test_remove_reaches_queued_adds() -> None:
     index = PdqIndex()
     index.add(np.array([1, 2], dtype=np.int64), np.zeros((2, 32), dtype=np.uint8))
@@ -147,6 +159,8 @@ def test_add_refuses_bad_input() -> None:
         index.add(np.array([2, 2], dtype=np.int64), np.ones((2, 32), dtype=np.uint8))
     with pytest.raises(ValueError, match="uint8"):
         index.add(np.array([3], dtype=np.int64), np.ones((1, 31), dtype=np.uint8))
+    with pytest.raises(ValueError, match="integers"):
+        index.add(np.array([3.5]), np.ones((1, 32), dtype=np.uint8))
     with pytest.raises(ValueError, match="as long"):
         index.add(np.array([3, 4], dtype=np.int64), np.ones((1, 32), dtype=np.uint8))
 
