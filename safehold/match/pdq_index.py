@@ -8,10 +8,10 @@ with a vectorised popcount. Recall is 1.0 by construction, not by tuning. A batc
 handful of numpy gathers that release the GIL, so ``query_many`` uses every core.
 
 Measured at 10M random hashes on this project's 2-core machine (``bench/match.py``): ~3,300 queries
-per CPU-second, 1.07 GB in memory, loaded in ~5 s; FAISS ``IndexBinaryFlat`` (exact) ~50 q/s and
-python-threatexchange's ``PDQIndex`` (FAISS ``IndexBinaryMultiHash``, as in HMA) ~55 q/s on the same
-data. 16 substrings of 16 bits with 1-bit probes, the textbook split, measured 6x slower: its buckets
-hold ~150 hashes each at 10M.
+per CPU-second (threads scale it with cores), 1.07 GB in memory, loaded in 1.4-5 s; on the same data
+FAISS ``IndexBinaryFlat`` (exact) does ~60 q/s and python-threatexchange's ``PDQIndex`` (FAISS
+``IndexBinaryMultiHash``, as in HMA) ~100 q/s, 20-30x slower. 16 substrings of 16 bits with 1-bit
+probes, the textbook split, measured 6x slower than 11 x 23: its buckets hold ~150 hashes each at 10M.
 
 Updates: ``remove`` marks rows dead at once (no rebuild); ``add`` queues rows and the tables are
 rebuilt from all live rows before the next query (~2 s per million hashes), so load hash sets in
@@ -89,7 +89,7 @@ class PdqIndex:
         self._threads = threads or _default_threads()
         self._tables = empty_tables()
         self._pending: list[tuple[Int64s, NDArray[np.uint8]]] = []
-        self._probes: dict[tuple[int, int], ProbePlan] = {}
+        self._probes: dict[tuple[int, int, int], ProbePlan] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -217,7 +217,7 @@ class PdqIndex:
                 yield window.popleft().result()
 
     def _probe_plan(self, plan: KeyPlan, radius: int) -> ProbePlan:
-        key = (plan.key_bits, radius)
+        key = (plan.substrings, plan.key_bits, radius)
         if key not in self._probes:
             self._probes[key] = plan.probes(radius)
         return self._probes[key]

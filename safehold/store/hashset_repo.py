@@ -12,8 +12,8 @@ first, so a store is always usable.
 Version diffs compare entries by a 64-bit key folded from every byte of their MD5, SHA-1,
 SHA-256 and PDQ (``entry_keys``), counted with sorted numpy arrays: an EXCEPT over four text
 columns of two 100M-row versions is a sort the databases do far more slowly. Two different
-entries share a key with probability ~n²/2⁶⁵ (1 in 4,000 for two 100M-row versions), which at
-worst makes a diff count off by one.
+entries share a key with probability ~n²/2⁶⁵ (about 1 in 1,000 for two 100M-row versions), which
+at worst makes a diff count off by one.
 """
 
 from __future__ import annotations
