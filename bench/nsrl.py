@@ -13,7 +13,9 @@ file). Then, per database:
   process), with the bad rows reported by position and the indexes present afterwards;
 * ``lookups``: a case with ``--queries`` contents (half of them planted from the list), matched by
   ``safehold.store.hashset_repo.exact_match`` (the SQL join matching uses); checks that matches equal
-  3 x planted (MD5, SHA-1 and SHA-256 each match once per planted content).
+  3 x planted (MD5, SHA-1 and SHA-256 each match once per planted content);
+* ``replace`` (with ``--replace``): the same list imported again as a new version (key diff, swap,
+  purge of the old version by id ranges); the diff must be 0 added, 0 removed.
 
 Peers in the same run: for the import, plain ``sqlite3`` executemany / psycopg COPY of the same
 rows into an unindexed table (the raw limit), and the ``sqlite3`` CLI's ``.import`` of the rows as
@@ -181,7 +183,7 @@ def _source_rows(src: Path) -> Any:
 
 # ---------------------------------------------------------------- per-database run (child process)
 def run_db(db: str, src: Path, work: Path, distinct: int, nqueries: int, bad_positions: list[str],
-           result: Any) -> None:
+           result: Any, replace: bool = False, no_peers: bool = False) -> None:
     from sqlalchemy import text
 
     from safehold.core.settings import Settings
@@ -277,8 +279,17 @@ def run_db(db: str, src: Path, work: Path, distinct: int, nqueries: int, bad_pos
                       "lookups_per_s": round(len(ids) / secs), "matches": matched,
                       "matches_ok": matched == 3 * len(present)}
 
+    if replace:  # the same list again as a new version: diff, swap, purge of the old version
+        secs, rep2 = timed(lambda: import_hashset(ctx, src, "NSRL bench", "known-good", fmt="nsrl-rds3"))
+        out["replace"] = {"seconds": round(secs, 2), "rows_per_s": round(source_rows / secs),
+                          "added": rep2.added, "removed": rep2.removed,
+                          "diff_ok": (rep2.added, rep2.removed) == (0, 0)}
+        print(f"  [{db}] replace done in {secs:.0f} s", flush=True)
+
     # raw-limit peer: the same rows into an unindexed table, no checks
-    if db == "postgresql":
+    if no_peers:
+        pass
+    elif db == "postgresql":
         import psycopg
 
         with psycopg.connect(PG_ADMIN.replace("+psycopg", "")) as pg:
@@ -358,6 +369,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "nsrl.json")
     ap.add_argument("--no-peers", action="store_true", help="skip the peer runs")
     ap.add_argument("--keep", action="store_true", help="keep the generated list in --work")
+    ap.add_argument("--replace", action="store_true", help="also time importing the list again as a new version")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     src = args.work / f"rds_{args.rows}_{args.dup:g}.db"
@@ -373,7 +385,8 @@ def main() -> int:
     for db in dbs:
         print(f"[{db}] import + look-ups ...", flush=True)
         q: Any = ctx.Queue()
-        proc = ctx.Process(target=run_db, args=(db, src, args.work, distinct, args.queries, gen["bad_positions"], q))
+        proc = ctx.Process(target=run_db, args=(db, src, args.work, distinct, args.queries, gen["bad_positions"], q,
+                                                   args.replace, args.no_peers))
         proc.start()
         proc.join()
         if proc.exitcode != 0:
@@ -397,7 +410,7 @@ def main() -> int:
     args.out.write_text(json.dumps(report, indent=2))
     print_table(report)
     ok = all(r["import"]["bad_positions_ok"] and r["import"]["indexes_ok"] and r["lookups"]["matches_ok"]
-             for r in report["runs"])
+             and r.get("replace", {}).get("diff_ok", True) for r in report["runs"])
     return 0 if ok and not failed else 1
 
 
@@ -412,6 +425,11 @@ def print_table(report: dict[str, Any]) -> None:
         print(f"{'import_hashset [' + r['db'] + ']':52} {imp['seconds']:9.1f} {imp['rows_per_s']:12,} {'1.00':>7}  "
               f"{imp['entries']:,} entries, {imp['duplicates']:,} dups, {imp['bad_rows']} bad, "
               f"RSS {imp['peak_rss_mb']} MB, indexes {'ok' if imp['indexes_ok'] else 'MISSING'}")
+        if r.get("replace"):
+            rp = r["replace"]
+            print(f"{'  replace (same list again) [' + r['db'] + ']':52} {rp['seconds']:9.1f} {rp['rows_per_s']:12,} "
+                  f"{rp['seconds'] / imp['seconds']:7.2f}  added {rp['added']}, removed {rp['removed']} "
+                  f"({'ok' if rp['diff_ok'] else 'WRONG'}); ratio to the first import")
         if raw:
             print(f"{'  peer: ' + raw['name']:52} {raw['seconds']:9.1f} {raw['rows_per_s']:12,} "
                   f"{imp['seconds'] / raw['seconds']:7.2f}  (Safehold time / peer time)")
