@@ -44,6 +44,8 @@ def import_(
     verb = "replaced" if report.replaced else "imported"
     console.print(f"{verb} set {report.set_id} '{report.name}' ({report.format}): {report.entries} entries, "
                   f"{report.bad_rows} bad rows skipped", highlight=False)
+    if report.duplicates:
+        console.print(f"  {report.duplicates} repeated rows of the same hashes kept once", highlight=False)
     if report.replaced:
         console.print(f"  diff against the previous version: +{report.added} / -{report.removed}")
     for b in report.bad_samples[:20]:
