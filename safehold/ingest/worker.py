@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
+from safehold.core.errors import ItemProblem
 from safehold.core.settings import Settings
 from safehold.ingest.analyse import Analyser, Candidate
 from safehold.ingest.records import BatchTask, FileRecord, RecordsChunk, top_locator
@@ -21,6 +22,14 @@ from safehold.sources.factory import open_source
 __all__ = ["CHUNK_RECORDS", "run_batch"]
 
 CHUNK_RECORDS = 200
+
+
+def _local_path(source: EvidenceSource, ref: str) -> Path | None:
+    """The seekable path, if any; a ref the source refuses is left for ``open`` to report on the file."""
+    try:
+        return source.local_path(ref)
+    except ItemProblem:
+        return None
 
 
 def run_batch(task: BatchTask, settings: Settings, source: EvidenceSource | None = None) -> Iterator[RecordsChunk]:
@@ -36,7 +45,7 @@ def run_batch(task: BatchTask, settings: Settings, source: EvidenceSource | None
             path=entry.path,
             size=entry.size,
             open=partial(source.open_ref, entry.ref),
-            local_path=source.local_path(entry.ref),
+            local_path=_local_path(source, entry.ref),
             times=entry.times,
             deleted=entry.deleted,
             inode=entry.inode,

@@ -44,3 +44,18 @@ def test_poison_file_is_recorded_and_the_rest_ingested(tmp_path: Path) -> None:
     assert by_name["f05_poison.txt"].content is not None  # only the name's start matters
     assert sum(isinstance(e, BatchCrashed) for e in events) == 2  # two deaths before giving up on it
     assert sorted(e.task.seq for e in events if isinstance(e, BatchFinished)) == [t.seq for t in tasks]
+
+
+def test_a_refused_ref_is_an_error_on_that_file_not_a_dead_worker(tmp_path: Path) -> None:
+    from safehold.sources.base import TopEntry
+
+    root = tmp_path / "ev"
+    root.mkdir()
+    (root / "ok.txt").write_text("fine\n")
+    settings = Settings(data_dir=tmp_path / "data")
+    entries = (TopEntry("fs", "/escape", "../outside.txt", 4), TopEntry("fs", "/ok.txt", "ok.txt", 5))
+    task = BatchTask(1, 0, "folder", str(root), entries)
+    records = [r for chunk in run_batch(task, settings) for r in chunk.records]
+    assert [r.path for r in records] == ["/escape", "/ok.txt"]
+    assert records[0].error is not None and records[0].error.code == "unsafe_path"
+    assert records[1].error is None and records[1].content is not None
