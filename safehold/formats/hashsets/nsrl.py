@@ -268,7 +268,8 @@ class NsrlRds3Reader:
             extra=packages.info(package_id if isinstance(package_id, int) else None),
         )
 
-    def _read(self, path: Path) -> Iterator[ParsedItem]:
+    def _row_batches(self, path: Path) -> Iterator[tuple[list[Any], _Packages] | BadRow]:
+        """FILE rows in fetch-sized batches with the package lookup, or one BadRow without a FILE table."""
         with closing(open_readonly(path)) as con:
             tables = _tables(con)
             if "FILE" not in tables:
@@ -276,37 +277,42 @@ class NsrlRds3Reader:
                 return
             packages = _Packages(con, tables)
             cur = self._scan(con)
-            number = 0
             while rows := cur.fetchmany(_FETCH):
-                for row in rows:
-                    number += 1
-                    try:
-                        yield self._record(row, packages)
-                    except ValueError as err:
-                        yield BadRow(f"row {number}", str(err))
+                yield rows, packages
+
+    def _read(self, path: Path) -> Iterator[ParsedItem]:
+        number = 0
+        for batch in self._row_batches(path):
+            if isinstance(batch, BadRow):
+                yield batch
+                return
+            rows, packages = batch
+            for row in rows:
+                number += 1
+                try:
+                    yield self._record(row, packages)
+                except ValueError as err:
+                    yield BadRow(f"row {number}", str(err))
 
     def _read_columns(self, path: Path) -> Iterator[HashColumns | BadRow]:
-        with closing(open_readonly(path)) as con:
-            tables = _tables(con)
-            if "FILE" not in tables:
-                yield BadRow("table FILE", "not an RDS v3 database: no FILE table")
+        number = 0
+        for batch in self._row_batches(path):
+            if isinstance(batch, BadRow):
+                yield batch
                 return
-            packages = _Packages(con, tables)
-            cur = self._scan(con)
-            number = 0
-            while rows := cur.fetchmany(_FETCH):
-                batch = self._columns(rows, packages)
-                if batch is not None:
-                    yield batch
-                else:  # something in this batch is off: find it row by row
-                    good: list[HashRecord] = []
-                    for offset, row in enumerate(rows, number + 1):
-                        try:
-                            good.append(self._record(row, packages))
-                        except ValueError as err:
-                            yield BadRow(f"row {offset}", str(err))
-                    yield HashColumns.from_records(good)
-                number += len(rows)
+            rows, packages = batch
+            columns = self._columns(rows, packages)
+            if columns is not None:
+                yield columns
+            else:  # something in this batch is off: find it row by row
+                good: list[HashRecord] = []
+                for offset, row in enumerate(rows, number + 1):
+                    try:
+                        good.append(self._record(row, packages))
+                    except ValueError as err:
+                        yield BadRow(f"row {offset}", str(err))
+                yield HashColumns.from_records(good)
+            number += len(rows)
 
     @staticmethod
     def _columns(rows: list[tuple[Any, ...]], packages: _Packages) -> HashColumns | None:
