@@ -10,8 +10,10 @@ extra=""
 [ "${1:-}" = "--dev" ] && extra="[dev]"
 
 pkgs=(python3 python3-venv python3-dev g++ libmagic1 unar ffmpeg sleuthkit ewf-tools mtools
-      e2fsprogs ntfs-3g dosfstools hashdeep p7zip-full zip zstd fdisk qemu-utils exfatprogs genisoimage)
+      e2fsprogs ntfs-3g dosfstools hashdeep p7zip-full zip zstd fdisk qemu-utils exfatprogs genisoimage xorriso apfsprogs)
 missing=()
+# --dev: Chromium for the browser end-to-end tests (Playwright drives /usr/bin/chromium; it never downloads one)
+[ "${1:-}" = "--dev" ] && pkgs+=(chromium)
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

@@ -81,7 +81,7 @@ def _ewf(path: Path) -> DiskAcquisition:
 
 def acquire_disk(path: Path) -> DiskAcquisition:
     head, tail = sniff_file(path)
-    kind = container_kind(head, tail) or "raw"
+    kind = container_kind(head, tail, path.name) or "raw"
     if kind == "ewf":
         return _ewf(path)
     segments = raw_segments(path) if kind == "raw" else [path]

@@ -19,14 +19,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytsk3  # type: ignore[import-not-found]
-
 from safehold.core.errors import ErrorCode, ItemProblem
+from safehold.sources.disk.apfs import ContainerOpener, MediaFile
 from safehold.sources.disk.image import Media, open_media
+from safehold.sources.disk.signatures import HEAD_BYTES, filesystem_hint
+from safehold.sources.disk.tsk_fs import TSK_ERRORS, open_fs
 
 __all__ = ["MAX_IMAGES", "OpenImage", "clear_cache", "opened"]
 
 MAX_IMAGES = 4
+
+
+def _hint(media: Media, offset: int) -> str | None:
+    """The file-system type at ``offset`` by signature (None if its first bytes are unreadable)."""
+    for size in (HEAD_BYTES, 4096):
+        try:
+            return filesystem_hint(media.read(offset, size))
+        except OSError:
+            continue
+    return None
 
 
 @dataclass(slots=True)
@@ -34,17 +45,32 @@ class OpenImage:
     media: Media
     lock: threading.Lock = field(default_factory=threading.Lock)
     filesystems: dict[int, Any] = field(default_factory=dict)
+    containers: dict[tuple[int, Any], Any] = field(default_factory=dict)  # APFS, by (offset, opener)
 
     def fs_at(self, offset: int) -> Any:
         with self.lock:
             fs = self.filesystems.get(offset)
             if fs is None:
                 try:
-                    fs = pytsk3.FS_Info(self.media.img, offset=offset)
-                except OSError as exc:
+                    fs = open_fs(self.media.img, offset, _hint(self.media, offset))
+                except TSK_ERRORS as exc:
                     raise ItemProblem(ErrorCode.CORRUPT, f"no file system at byte {offset}: {exc}") from exc
                 self.filesystems[offset] = fs
             return fs
+
+
+    def apfs_at(self, offset: int, opener: ContainerOpener) -> Any:
+        """The APFS container at ``offset``, opened once per process with ``opener``."""
+        with self.lock:
+            container = self.containers.get((offset, opener))
+            if container is None:
+                stream = MediaFile(self.media, offset, self.media.size - offset, threading.Lock())
+                try:
+                    container = opener(stream)
+                except OSError as exc:
+                    raise ItemProblem(ErrorCode.CORRUPT, f"no APFS container at byte {offset}: {exc}") from exc
+                self.containers[(offset, opener)] = container
+            return container
 
 
 _cache: OrderedDict[str, OpenImage] = OrderedDict()

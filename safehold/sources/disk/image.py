@@ -18,11 +18,12 @@ import pytsk3  # type: ignore[import-not-found]
 
 from safehold.core.errors import ErrorCode, ItemProblem
 from safehold.sources.disk.ewf import open_ewf
-from safehold.sources.disk.signatures import container_kind, sniff_file
-from safehold.sources.disk.virtual import VIRTUAL_KINDS, VirtualStream
+from safehold.sources.disk.signatures import container_kind, has_udif_trailer, sniff_file
+from safehold.sources.disk.virtual import VIRTUAL_KINDS, VirtualStream, libyal_reason
 
 __all__ = ["ByteStream", "Media", "open_media", "raw_segments"]
 
+_PROBE = 4096  # granularity of the salvage read after an error (see _StreamImg.read)
 _SPLIT = re.compile(r"^(?P<stem>.*\.)(?P<num>\d{3})$")
 
 
@@ -71,16 +72,41 @@ class _StreamImg(pytsk3.Img_Info):  # type: ignore[misc]
 
     def __init__(self, stream: ByteStream) -> None:
         self._stream = stream
+        self.last_error: str | None = None  # the latest container read error, for file errors
         super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
 
     def close(self) -> None:
         self._stream.close()
 
     def read(self, offset: int, size: int) -> bytes:
+        """``size`` bytes at ``offset``; on a read error, the readable bytes before it, if any.
+
+        Why the short read: TSK reads its image in 64 KiB cache blocks, so one damaged chunk of
+        a compressed container (a DMG or E01 chunk is often 4 to 32 KiB) would fail every read of
+        the whole block, boot sector included. Returning the sound prefix lets TSK use what lies
+        before the damage; a read that needs damaged bytes still fails (TSK treats a short read
+        as an error), so nothing is made up.
+        """
         try:
             return self._stream.read_at(offset, size)
         except Exception as exc:  # TSK reports it as a read error of whatever it was reading
-            raise OSError(f"read error at byte {offset}: {exc}") from exc
+            good = self._prefix(offset, size)
+            self.last_error = f"container read error at byte {offset + len(good)}: {libyal_reason(exc)}"
+            if good:
+                return good
+            raise OSError(self.last_error) from exc
+
+    def _prefix(self, offset: int, size: int) -> bytes:
+        out = bytearray()
+        while len(out) < size:
+            try:
+                piece = self._stream.read_at(offset + len(out), min(_PROBE, size - len(out)))
+            except Exception:
+                break
+            if not piece:
+                break
+            out += piece
+        return bytes(out)
 
     def get_size(self) -> int:
         return self._stream.size
@@ -121,11 +147,14 @@ class Media:
 def open_media(path: Path) -> Media:
     """Open ``path`` by its content; ``ItemProblem`` (CORRUPT/UNSUPPORTED) if it cannot be."""
     head, tail = sniff_file(path)
-    kind = container_kind(head, tail)
+    kind = container_kind(head, tail, path.name)
     try:
         if kind == "ewf":
             ewf = open_ewf(path)
             return Media(kind, _StreamImg(ewf), ewf.size, ewf.segments)
+        if kind == "dmg" and not has_udif_trailer(tail):
+            raise ItemProblem(ErrorCode.CORRUPT, "DMG without its UDIF trailer ('koly' in the last 512 bytes): "
+                                                 "the image is truncated, or it is not a UDIF disk image")
         if kind in VIRTUAL_KINDS:
             virtual = VirtualStream(kind, path)
             return Media(kind, _StreamImg(virtual), virtual.size, [path])
@@ -136,4 +165,4 @@ def open_media(path: Path) -> Media:
         img = pytsk3.Img_Info(str(path))
         return Media("raw", img, int(img.get_size()), [path])
     except OSError as exc:
-        raise ItemProblem(ErrorCode.CORRUPT, f"cannot open {kind or 'raw'} image: {exc}") from exc
+        raise ItemProblem(ErrorCode.CORRUPT, f"cannot open {kind or 'raw'} image: {libyal_reason(exc)}") from exc

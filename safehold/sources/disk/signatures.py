@@ -1,7 +1,8 @@
 """Content signatures: is a file a disk image, and which container holds its bytes?
 
 Chosen by content, never by extension: a renamed E01 is still an E01 and a ``.img`` holding a
-JPEG is still a plain file. ``container_kind`` looks at the first 64 KiB and the last 512 bytes.
+JPEG is still a plain file. The one use of a name is for a ``.dmg`` whose content says nothing
+(see ``container_kind``). ``container_kind`` looks at the first 64 KiB and the last 512 bytes.
 ``encryption_of`` looks at the start of a volume for full-volume encryption headers.
 """
 
@@ -16,6 +17,7 @@ __all__ = [
     "container_kind",
     "encryption_of",
     "filesystem_hint",
+    "has_udif_trailer",
     "looks_like_disk_image",
     "sniff_file",
 ]
@@ -82,11 +84,21 @@ def encryption_of(head: bytes) -> str | None:
     return None
 
 
-def container_kind(head: bytes, tail: bytes) -> str | None:
+def has_udif_trailer(tail: bytes) -> bool:
+    """True when the last 512 bytes are a UDIF (DMG) ``koly`` resource-file trailer."""
+    return len(tail) >= 512 and _at(tail, len(tail) - 512, b"koly")
+
+
+def container_kind(head: bytes, tail: bytes, name: str = "") -> str | None:
     """Which container holds the media bytes: ewf, vhd, vhdx, vmdk, qcow, dmg or raw; None if none.
 
     ``raw`` means the bytes themselves start with a partition table, a file-system superblock or
     a full-volume encryption header (reported later as encrypted).
+
+    ``name`` is used only when the content says nothing: a UDIF image has no header, only a
+    trailer, so a ``.dmg`` cut short (a copy or download that stopped) has no signature left.
+    Calling it a DMG then makes the image an evidence item with a clear "truncated" error
+    instead of one opaque file hashed as if nothing were wrong.
     """
     if _at(head, 0, EWF1) or _at(head, 0, EWF2):
         return "ewf"
@@ -98,10 +110,12 @@ def container_kind(head: bytes, tail: bytes) -> str | None:
         return "vmdk"
     if _at(head, 0, b"QFI\xfb"):
         return "qcow"
-    if _at(tail, len(tail) - 512, b"koly"):
+    if has_udif_trailer(tail):
         return "dmg"
     if filesystem_hint(head) is not None or encryption_of(head) is not None:
         return "raw"
+    if name.lower().endswith(".dmg"):
+        return "dmg"
     return None
 
 
@@ -121,4 +135,4 @@ def looks_like_disk_image(path: Path) -> bool:
         head, tail = sniff_file(path)
     except OSError:
         return False
-    return container_kind(head, tail) is not None
+    return container_kind(head, tail, path.name) is not None

@@ -14,6 +14,10 @@ What is not evidence for this tool and is skipped (``fls -r -p`` lists these):
 * FAT/exFAT pseudo-files TSK names after directory entries that are not files: the volume
   label (``NAME (Volume Label Entry)``) and exFAT's ``$ALLOC_BITMAP``, ``$UPCASE_TABLE``,
   ``$VOLUME_GUID``, ``$TEX_FAT``, ``$ACT``, ``$VOLUME_LABEL_NONE`` in the root.
+* HFS+ special files TSK shows in the root: ``$ExtentsFile``, ``$CatalogFile``,
+  ``$BadBlockFile``, ``$AllocationFile``, ``$StartupFile``, ``$AttributesFile`` (catalog node
+  IDs below 16, which HFS+ reserves for itself; user files start at 16). HFS+ keeps no names of
+  deleted files in its catalog B-tree and TSK lists none, so an HFS+ walk has no deleted files.
 
 Each file becomes an ``FsItem`` whose ``ref`` re-opens it: ``<inode>`` or, on NTFS,
 ``<inode>:<attribute type>:<attribute id>`` (one per ``$DATA`` stream; a named stream's path
@@ -34,13 +38,17 @@ from safehold.core.errors import ErrorCode, ItemError
 from safehold.sources.base import FileTimes
 from safehold.sources.common import clean_name
 
-__all__ = ["FsItem", "fs_scheme", "walk_fs"]
+__all__ = ["TSK_ERRORS", "FsItem", "fs_scheme", "open_fs", "walk_fs"]
 
 NTFS_DATA = pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA
 NTFS_RESERVED_ENTRIES = 24
 FAT_PSEUDO = {b"$ALLOC_BITMAP", b"$UPCASE_TABLE", b"$VOLUME_GUID", b"$TEX_FAT", b"$ACT", b"$VOLUME_LABEL_NONE"}
 _FAT_TYPES = {pytsk3.TSK_FS_TYPE_FAT12, pytsk3.TSK_FS_TYPE_FAT16, pytsk3.TSK_FS_TYPE_FAT32, pytsk3.TSK_FS_TYPE_EXFAT}
+HFS_FIRST_USER_ID = 16  # kHFSFirstUserCatalogNodeID
 MAX_DEPTH = 256
+# what pytsk3 raises for a damaged structure (OSError) or a failed read of a Python-backed image
+# (RuntimeError wrapping the container's error: a bad DMG or E01 chunk)
+TSK_ERRORS = (OSError, RuntimeError)
 
 _SCHEMES = {
     pytsk3.TSK_FS_TYPE_NTFS: "ntfs",
@@ -57,6 +65,15 @@ _SCHEMES = {
     pytsk3.TSK_FS_TYPE_FFS1B: "ufs",
     pytsk3.TSK_FS_TYPE_FFS2: "ufs",
     pytsk3.TSK_FS_TYPE_YAFFS2: "yaffs2",
+}
+# filesystem_hint's names → the TSK type to open with, so TSK does not probe every type
+_DETECT = {
+    "ntfs": pytsk3.TSK_FS_TYPE_NTFS_DETECT,
+    "fat": pytsk3.TSK_FS_TYPE_FAT_DETECT,
+    "exfat": pytsk3.TSK_FS_TYPE_FAT_DETECT,
+    "ext": pytsk3.TSK_FS_TYPE_EXT_DETECT,
+    "hfs": pytsk3.TSK_FS_TYPE_HFS_DETECT,
+    "iso9660": pytsk3.TSK_FS_TYPE_ISO9660_DETECT,
 }
 _VIRTUAL = {pytsk3.TSK_FS_NAME_TYPE_VIRT, pytsk3.TSK_FS_NAME_TYPE_VIRT_DIR}
 _VIRTUAL_META = {pytsk3.TSK_FS_META_TYPE_VIRT, pytsk3.TSK_FS_META_TYPE_VIRT_DIR}
@@ -93,6 +110,24 @@ def fs_scheme(fs: Any) -> str:
     return _SCHEMES.get(fs.info.ftype, "fs")
 
 
+def open_fs(img: Any, offset: int, hint: str | None) -> Any:
+    """``FS_Info`` for the file system at ``offset``, of the type ``hint`` names when it names one.
+
+    Why not always let TSK detect: detection probes every file-system type, each reading its own
+    superblock locations across the volume. On a compressed container (DMG, E01) one damaged
+    chunk under any of those probes makes detection fail, and a sound FAT or NTFS becomes
+    unreadable as a whole. Opening with the recognised type reads only that type's structures;
+    if it fails, detection still gets its chance. Raises what pytsk3 raises (``TSK_ERRORS``).
+    """
+    detect = _DETECT.get(hint or "")
+    if detect is not None:
+        try:
+            return pytsk3.FS_Info(img, offset=offset, type=detect)
+        except TSK_ERRORS:
+            pass
+    return pytsk3.FS_Info(img, offset=offset)
+
+
 def _time(secs: int, nano: int) -> datetime | None:
     return from_timestamp(secs + nano / 1e9) if secs > 0 else None
 
@@ -115,6 +150,7 @@ class _Walker:
         self.fs = fs
         self.ntfs = fs.info.ftype == pytsk3.TSK_FS_TYPE_NTFS
         self.fat = fs.info.ftype in _FAT_TYPES
+        self.hfs = fs.info.ftype == pytsk3.TSK_FS_TYPE_HFS
         self.root = int(fs.info.root_inum)
 
     def walk(self) -> Iterator[FsItem]:
@@ -124,7 +160,7 @@ class _Walker:
             subdirs: list[tuple[str, int, tuple[int, ...]]] = []
             try:
                 entries = iter(self.fs.open_dir(inode=addr))
-            except OSError as exc:  # a damaged directory: record it, go on with the rest
+            except TSK_ERRORS as exc:  # a damaged directory: record it, go on with the rest
                 if not path:
                     raise
                 yield self._dir_error(path, addr, exc)
@@ -134,12 +170,12 @@ class _Walker:
                     f = next(entries)
                 except StopIteration:
                     break
-                except OSError as exc:
+                except TSK_ERRORS as exc:
                     yield self._dir_error(path or "/", addr, exc)
                     break
                 try:
                     items = list(self._entry(f, path, (*ancestors, addr), subdirs))
-                except OSError as exc:
+                except TSK_ERRORS as exc:
                     name = _name(f.info.name.name)
                     items = [FsItem(f"{path}/{name}", str(f.info.name.meta_addr), 0, deleted=False,
                                     error=ItemError(ErrorCode.UNREADABLE, f"cannot read entry: {exc}"))]
@@ -147,7 +183,7 @@ class _Walker:
             stack.extend(reversed(subdirs))
 
     @staticmethod
-    def _dir_error(path: str, addr: int, exc: OSError) -> FsItem:
+    def _dir_error(path: str, addr: int, exc: Exception) -> FsItem:
         return FsItem(path, f"dir:{addr}", 0, inode=str(addr),
                       error=ItemError(ErrorCode.UNREADABLE, f"cannot list directory: {exc}"))
 
@@ -166,7 +202,7 @@ class _Walker:
             try:  # NTFS deleted entries: load the MFT entry by address
                 f = self.fs.open_meta(inode=addr)
                 meta = f.info.meta
-            except OSError:
+            except TSK_ERRORS:
                 meta = None
         if meta is not None and meta.type in _VIRTUAL_META:
             return
@@ -203,6 +239,8 @@ class _Walker:
         """A root entry that names file-system metadata, not a user's file (module notes)."""
         if self.ntfs:
             return raw.startswith(b"$") and addr < NTFS_RESERVED_ENTRIES
+        if self.hfs:
+            return raw.startswith(b"$") and addr < HFS_FIRST_USER_ID
         return self.fat and (raw in FAT_PSEUDO or raw.endswith(b" (Volume Label Entry)"))
 
     def _streams(self, f: Any, path: str, addr: int, times: FileTimes, deleted: bool,

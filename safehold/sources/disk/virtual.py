@@ -8,10 +8,30 @@ deleted-file recovery in TSK (dfVFS never lists deleted files).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["VIRTUAL_KINDS", "VirtualStream"]
+__all__ = ["VIRTUAL_KINDS", "VirtualStream", "libyal_reason"]
+
+_CALL = re.compile(r"(?:^|(?<=\. ))(?P<fn>[a-z][a-z0-9_]*): (?P<text>.*?)\.(?= [a-z][a-z0-9_]*: |$)")
+
+
+def libyal_reason(exc: BaseException) -> str:
+    """The root cause of a libyal error chain, readable in a report.
+
+    libyal bindings raise ``"pymodi_handle_open: unable to open handle. libfplist_…: unable to
+    parse XML. libmodi_…: unable to read UDIF XML plist…"``: the outer call first, then the
+    innermost failure, then each caller on the way out. An investigator needs the first two;
+    a dozen more make the error unreadable in a report. Text that is not such a chain is
+    returned whole.
+    """
+    text = str(exc).strip()
+    calls = [(m["fn"], m["text"]) for m in _CALL.finditer(text)]
+    if len(calls) < 2:
+        return text
+    (outer_fn, outer), (inner_fn, inner) = calls[0], calls[1]
+    return f"{outer} ({outer_fn}): {inner} ({inner_fn})"
 
 VIRTUAL_KINDS = ("vhd", "vhdx", "vmdk", "qcow", "dmg")
 
@@ -52,6 +72,10 @@ class VirtualStream:
         self.kind = kind
         self._handle = _handle(kind, path)
         self.size: int = int(self._handle.get_media_size())
+        if self.size == 0:  # libmodi opens a DMG whose trailer points at no block table as empty
+            self._handle.close()
+            raise OSError(f"{kind} image holds no media data: its block table could not be found "
+                          "(trailer offsets past the data, or the image was cut and re-joined)")
 
     def read_at(self, offset: int, size: int) -> bytes:
         if offset >= self.size or size <= 0:

@@ -1,7 +1,8 @@
 """Disk images built at test time without mounting anything (DESIGN.md, "Disk images without
 mounting"): FAT with mkfs.vfat + mtools, ext4 with mkfs.ext4 -d + debugfs, NTFS with mkntfs +
-ntfscp (deletion by editing the MFT: see ntfsdel), tables with sfdisk on the image file, E01
-with ewfacquire, virtual disks with qemu-img. Every file is generated and benign."""
+ntfscp (deletion by editing the MFT: see ntfsdel), HFS+ with xorriso (see hfs_image), tables
+with sfdisk on the image file, E01 with ewfacquire, virtual disks with qemu-img, DMG with
+safehold.testing.udif. Every file is generated and benign."""
 
 from __future__ import annotations
 
@@ -96,6 +97,42 @@ def ntfs_image(path: Path, layout: Layout, size: str = "16M") -> Path:
     return path
 
 
+def hfs_image(path: Path, layout: Layout, mtime: int | None = None) -> Path:
+    """An HFS+ volume holding ``layout.files``, cut out of an ISO 9660/HFS+ hybrid.
+
+    Why this way: Debian 12 ships no mkfs.hfsplus (hfsprogs left it) and nothing that copies
+    files into an unmounted HFS+ image; xorriso (libisofs) writes a complete HFS+ tree next to
+    the ISO 9660 one and marks it with an Apple Partition Map. HFS+ addresses its blocks from
+    the volume start, so the bytes from the ``Apple_HFS`` partition on are a standalone HFS+
+    volume. ``mtime`` (seconds) is set on every staged file, hence on the HFS+ records. Deleted
+    files cannot be made: nothing here deletes from HFS+, and TSK lists none on HFS+.
+    """
+    stage = _stage(path.parent, layout.files)
+    if mtime is not None:
+        for p in stage.rglob("*"):
+            os.utime(p, (mtime, mtime))
+    iso = path.with_suffix(".hybrid.iso")
+    run("xorriso", "-as", "mkisofs", "-quiet", "-hfsplus", "-V", "BENIGN", "-o", iso, stage)
+    data = iso.read_bytes()
+    iso.unlink()
+    start = apm_partition(data, b"Apple_HFS")
+    path.write_bytes(data[start:])
+    return path
+
+
+def apm_partition(disk: bytes, ptype: bytes) -> int:
+    """Byte offset of the first Apple Partition Map entry of type ``ptype`` (512-byte blocks)."""
+    import struct
+
+    count = struct.unpack_from(">I", disk, SECTOR + 4)[0]
+    for i in range(1, count + 1):
+        entry = disk[i * SECTOR:(i + 1) * SECTOR]
+        assert entry[:2] == b"PM", "not an Apple Partition Map"
+        if entry[48:80].rstrip(b"\0") == ptype:
+            return int(struct.unpack_from(">I", entry, 8)[0]) * SECTOR
+    raise LookupError(ptype)
+
+
 def partitioned(path: Path, table: str, parts: list[tuple[Path | bytes, str]], gap_mib: int = 1) -> list[int]:
     """An image with a ``dos`` or ``gpt`` table holding each (file-system image or bytes, type).
 
@@ -171,7 +208,10 @@ _FLS = re.compile(r"^(?P<nt>\S)/(?P<mt>\S) (?P<del>\* )?(?P<inode>[^:(]+)(?:\(re
 FAT_PSEUDO = {"$ALLOC_BITMAP", "$UPCASE_TABLE", "$VOLUME_GUID", "$TEX_FAT", "$ACT", "$VOLUME_LABEL_NONE"}
 
 
-def fls_paths(image: Path, offset: int = 0, ntfs: bool = False) -> tuple[set[str], set[str]]:
+HFS_RESERVED = 16  # HFS+ catalog node IDs below 16 are the volume's own files ($CatalogFile…)
+
+
+def fls_paths(image: Path, offset: int = 0, ntfs: bool = False, hfs: bool = False) -> tuple[set[str], set[str]]:
     """(allocated, deleted) non-directory paths from ``fls -r -p``, minus Safehold's documented skips."""
     args = ["fls", "-r", "-p"]
     if offset:
@@ -190,6 +230,8 @@ def fls_paths(image: Path, offset: int = 0, ntfs: bool = False) -> tuple[set[str
         if ntfs and (path.startswith("$Extend/") or ("/" not in path and path.startswith("$") and inode < 24)):
             continue
         if path in FAT_PSEUDO or ("/" not in path and path.endswith(" (Volume Label Entry)")):
+            continue
+        if hfs and "/" not in path and path.startswith("$") and inode < HFS_RESERVED:
             continue
         (gone if m["del"] else alloc).add("/" + path)
     return alloc, gone

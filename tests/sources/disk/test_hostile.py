@@ -139,3 +139,22 @@ def test_ntfs_with_damaged_mft_records(images: Images, tmp_path: Path) -> None:
     broken.write_bytes(data)
     [e] = entries(broken)
     assert e.scheme == "ntfs" and e.path == "/" and e.error is not None and e.error.code == ErrorCode.CORRUPT
+
+
+def test_file_cut_by_a_truncated_image_is_an_error_not_a_short_file(tmp_path: Path) -> None:
+    """TSK returns the part of a file that is in the image and no error; hashing that would
+    record a wrong MD5 as if it were the file's. The read must fail, naming what is missing."""
+    import hashlib
+
+    from tests.sources.disk.build import Layout, ext4_image
+
+    big = b"".join(hashlib.sha256(str(i).encode()).digest() for i in range(10000))  # 320,000 bytes
+    image = ext4_image(tmp_path / "ext4.img", Layout({"big.bin": big, "small.txt": b"benign\n"}))
+    data = image.read_bytes()
+    start = data.index(big[:4096])
+    cut = tmp_path / "cut.img"
+    cut.write_bytes(data[:start + 20 * 1024])
+    src = DiskImageSource(cut)
+    [e] = [e for e in entries(cut) if e.path == "/big.bin"]
+    with pytest.raises(OSError, match=r"cannot read bytes 20480-319999 of this file"), src.open_ref(e.ref) as f:
+        f.read()

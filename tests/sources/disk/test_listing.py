@@ -25,9 +25,10 @@ def read(src: DiskImageSource, e: TopEntry) -> bytes:
         return f.read()
 
 
-def check_fs(image: Path, got: list[TopEntry], layout: Layout, offset: int, ntfs: bool = False) -> None:
+def check_fs(image: Path, got: list[TopEntry], layout: Layout, offset: int, ntfs: bool = False,
+             hfs: bool = False) -> None:
     """Same paths as fls (allocated and deleted), and the bytes we wrote, deleted ones included."""
-    alloc, gone = fls_paths(image, offset, ntfs)
+    alloc, gone = fls_paths(image, offset, ntfs, hfs)
     assert {e.path for e in got if not e.deleted} == alloc
     assert {e.path for e in got if e.deleted} == gone
     assert all(e.error is None for e in got)
