@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
+    "AuthError",
     "ConfigError",
     "ErrorCode",
+    "ForbiddenError",
     "ItemError",
     "ItemProblem",
     "NotFoundError",
     "SafeholdError",
+    "TooManyAttemptsError",
 ]
 
 
@@ -21,6 +24,22 @@ class SafeholdError(Exception):
 
 class NotFoundError(SafeholdError):
     """A case, evidence item or other record does not exist."""
+
+
+class AuthError(SafeholdError):
+    """Not signed in, or the credentials or session are not valid."""
+
+
+class ForbiddenError(SafeholdError):
+    """Signed in, but this user may not do this (role or case membership)."""
+
+
+class TooManyAttemptsError(AuthError):
+    """Sign-in refused for a while after repeated failures from one user and address."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ConfigError(SafeholdError):

@@ -1,0 +1,193 @@
+"""The append-only, hash-chained audit log: who logged in, viewed, revealed, decided, exported.
+
+Each record stores the previous record's hash and its own SHA-256 over a canonical JSON of all
+its fields (sorted keys, no whitespace), so editing any field, inserting or deleting a record
+breaks the chain at that point; sequence numbers are contiguous from 1 and the head row names
+the last record, so removing records from the end is detected too. ``verify_audit`` recomputes
+everything and reports each break.
+
+Appending is serialised through the head row: ``audited`` updates it as the first statement of
+its transaction, which takes the write lock on SQLite and a row lock on PostgreSQL, so two
+processes (the web app and the CLI) never fork the chain. A use case that changes data records
+its event in the same transaction, so a decision and its audit record commit together or not at
+all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from safehold.core.clock import utcnow
+from safehold.services.authz import Authz, require
+from safehold.services.context import ServiceContext
+from safehold.store.review_models import AuditEvent, AuditHead
+
+__all__ = [
+    "GENESIS",
+    "AuditLog",
+    "AuditPage",
+    "AuditVerification",
+    "audited",
+    "export_audit",
+    "list_audit",
+    "record_event",
+    "verify_audit",
+]
+
+GENESIS = "0" * 64
+
+
+def canonical(fields: dict[str, Any]) -> str:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _fields(e: AuditEvent) -> dict[str, Any]:
+    return {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "case_id": e.case_id,
+            "target": e.target, "details": e.details, "prev_hash": e.prev_hash}
+
+
+def event_hash(e: AuditEvent) -> str:
+    return hashlib.sha256(canonical(_fields(e)).encode()).hexdigest()
+
+
+class AuditLog:
+    """Appends to the chain inside one transaction that already holds the head row."""
+
+    def __init__(self, session: Session, seq: int, last_hash: str) -> None:
+        self.session = session
+        self._seq = seq
+        self._hash = last_hash
+
+    def __call__(self, actor: str, action: str, case_id: int | None = None, target: str | None = None,
+                 **details: Any) -> int:
+        self._seq += 1
+        e = AuditEvent(seq=self._seq, at=utcnow().isoformat(timespec="microseconds"), actor=actor,
+                       action=action, case_id=case_id, target=target, details=canonical(details),
+                       prev_hash=self._hash)
+        e.hash = event_hash(e)
+        self.session.add(e)
+        self._hash = e.hash
+        self.session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=self._seq, hash=self._hash))
+        return self._seq
+
+
+@contextmanager
+def audited(ctx: ServiceContext) -> Iterator[AuditLog]:
+    """A transaction that may append audit records; ``log.session`` is its session."""
+    with ctx.db.session() as s:
+        # Take the lock before reading the head (see the module doc).
+        locked = s.execute(update(AuditHead).where(AuditHead.id == 1)
+                           .values(seq=AuditHead.seq)).rowcount  # type: ignore[attr-defined]
+        head = s.get(AuditHead, 1)
+        if not locked or head is None:
+            raise RuntimeError("the audit log's head record is missing: the log has been tampered with")
+        yield AuditLog(s, head.seq, head.hash)
+
+
+def record_event(ctx: ServiceContext, actor: str, action: str, case_id: int | None = None,
+                 target: str | None = None, **details: Any) -> int:
+    """One event in its own transaction (logins, views, exports)."""
+    with audited(ctx) as log:
+        return log(actor, action, case_id, target, **details)
+
+
+@dataclass(slots=True)
+class AuditVerification:
+    records: int
+    head_seq: int | None
+    head_hash: str | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_audit(ctx: ServiceContext, authz: Authz, max_problems: int = 100) -> AuditVerification:
+    """Recompute the whole chain; every edited, inserted or deleted record is reported."""
+    require(authz.can_read_audit(), "verify the audit log")
+    problems: list[str] = []
+    prev_hash, expected_seq, count = GENESIS, 1, 0
+    with ctx.db.session() as s:
+        head = s.get(AuditHead, 1)
+        rows = s.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=5000))
+        for e in rows:
+            count += 1
+            if e.seq != expected_seq:
+                problems.append(f"record {e.seq}: expected sequence number {expected_seq} "
+                                f"(records {expected_seq}–{e.seq - 1} deleted, or numbers changed)")
+            if e.prev_hash != prev_hash:
+                problems.append(f"record {e.seq}: previous-hash link broken (a record before it was "
+                                "edited, inserted or deleted)")
+            if event_hash(e) != e.hash:
+                problems.append(f"record {e.seq}: contents do not match its hash (edited)")
+            prev_hash, expected_seq = e.hash, e.seq + 1
+            if len(problems) >= max_problems:
+                problems.append("… stopped after too many problems")
+                break
+        if head is None:
+            problems.append("the head record is missing (deleted)")
+            return AuditVerification(count, None, None, problems)
+        if len(problems) < max_problems:
+            if head.seq != expected_seq - 1:
+                problems.append(f"the head names record {head.seq} but the log ends at {expected_seq - 1} "
+                                "(records removed from the end, or the head edited)")
+            elif head.hash != prev_hash:
+                problems.append("the head's hash does not match the last record (the end was rewritten)")
+        return AuditVerification(count, head.seq, head.hash, problems)
+
+
+@dataclass(slots=True)
+class AuditPage:
+    events: list[dict[str, Any]]
+    total: int
+    offset: int
+    limit: int
+
+
+def _event_dict(e: AuditEvent) -> dict[str, Any]:
+    return {**_fields(e), "details": json.loads(e.details), "hash": e.hash}
+
+
+def _filtered(actor: str | None, action: str | None, case_id: int | None) -> Any:
+    q = select(AuditEvent)
+    if actor:
+        q = q.where(AuditEvent.actor == actor)
+    if action:
+        q = q.where(AuditEvent.action == action)
+    if case_id is not None:
+        q = q.where(AuditEvent.case_id == case_id)
+    return q
+
+
+def list_audit(ctx: ServiceContext, authz: Authz, actor: str | None = None, action: str | None = None,
+               case_id: int | None = None, offset: int = 0, limit: int = 100) -> AuditPage:
+    """Newest first. Reading the log is not itself logged; exporting it is."""
+    require(authz.can_read_audit(), "read the audit log")
+    limit = max(1, min(limit, 1000))
+    q = _filtered(actor, action, case_id)
+    with ctx.db.session() as s:
+        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+        rows = s.scalars(q.order_by(AuditEvent.seq.desc()).offset(max(0, offset)).limit(limit))
+        return AuditPage([_event_dict(e) for e in rows], total, offset, limit)
+
+
+def export_audit(ctx: ServiceContext, authz: Authz, out: TextIO) -> int:
+    """Every record as JSON lines, oldest first, with hashes (verifiable elsewhere); logged first,
+    so the export contains its own record."""
+    require(authz.can_read_audit(), "export the audit log")
+    record_event(ctx, authz.actor, "export-audit")
+    n = 0
+    with ctx.db.session() as s:
+        for e in s.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=5000)):
+            out.write(json.dumps(_event_dict(e), ensure_ascii=False) + "\n")
+            n += 1
+    return n

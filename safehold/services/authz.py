@@ -1,0 +1,78 @@
+"""Who may do what: one predicate per use case, checked by the service with one line,
+``require(authz.can_review(case_id))``, as Aleph does. Routes never decide access themselves,
+so the CLI, the web app and tests all go through the same rules.
+
+Roles: *reviewers* look at and categorise the material of their cases; *investigators* do the
+same and also run their cases (settings, exports, the team's exposure); *admins* manage accounts
+and memberships and, when they are members, act as investigators; *auditors* read the audit log
+and never see case material. Every right over a case needs membership of that case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from safehold.core.errors import ForbiddenError
+
+__all__ = ["Authz", "Role", "require"]
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    INVESTIGATOR = "investigator"
+    REVIEWER = "reviewer"
+    AUDITOR = "auditor"
+
+
+_CASE_ROLES = frozenset({Role.ADMIN, Role.INVESTIGATOR, Role.REVIEWER})
+_LEAD_ROLES = frozenset({Role.ADMIN, Role.INVESTIGATOR})
+
+
+@dataclass(frozen=True, slots=True)
+class Authz:
+    """What one signed-in user (or the local CLI operator) may do; built once per request."""
+
+    user_id: int | None
+    name: str
+    role: Role
+    cases: frozenset[int] = field(default_factory=frozenset)
+    system: bool = False  # the local operator at the CLI, who holds the store's files anyway
+
+    @classmethod
+    def local(cls, actor: str) -> Authz:
+        return cls(None, actor, Role.ADMIN, frozenset(), system=True)
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this user."""
+        return self.name if self.system else f"user:{self.name}"
+
+    def is_member(self, case_id: int) -> bool:
+        return self.system or case_id in self.cases
+
+    def can_read_case(self, case_id: int) -> bool:
+        return self.is_member(case_id) and self.role in _CASE_ROLES
+
+    def can_review(self, case_id: int) -> bool:
+        """Reveal, categorise, confirm a colleague's decision, write notes and tags."""
+        return self.can_read_case(case_id)
+
+    def can_manage_case(self, case_id: int) -> bool:
+        """Case settings (category scheme, two-person rule) and exports."""
+        return self.is_member(case_id) and self.role in _LEAD_ROLES
+
+    def can_see_team_exposure(self, case_id: int) -> bool:
+        return self.can_manage_case(case_id)
+
+    def can_read_audit(self) -> bool:
+        return self.system or self.role == Role.AUDITOR
+
+    def can_manage_users(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+def require(allowed: bool, what: str = "do this") -> None:
+    """The one-line guard at the top of every use case."""
+    if not allowed:
+        raise ForbiddenError(f"not allowed to {what}")
