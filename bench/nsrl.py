@@ -3,6 +3,8 @@
 Usage:
     .venv/bin/python bench/nsrl.py --rows 1_000_000 --queries 100_000 --db both
     .venv/bin/python bench/nsrl.py --rows 100_000_000 --dup 6 --db sqlite     # NSRL-like repetition
+    # 100M entries, one database at a time (the list and a store do not fit beside each other):
+    .venv/bin/python bench/nsrl.py --rows 100_000_000 --db sqlite --no-peers --drop-source-after-load
 
 Generates an RDS v3-layout SQLite file (FILE/PKG/OS/VERSION, upper-case hex, random hashes made
 with numpy; ``--dup N`` repeats each file's hashes N times on average, spread over the table, as
@@ -149,7 +151,8 @@ def queries(distinct: int, count: int) -> tuple[npt.NDArray[np.uint64], npt.NDAr
 
 # ---------------------------------------------------------------- helpers
 def pg_url() -> str:
-    return f"{PG_ADMIN}?options=-csearch_path%3D{PG_SCHEMA}"
+    # client_connection_check_interval: a killed bench (disk guard, Ctrl-C) also stops its server work
+    return f"{PG_ADMIN}?options=-csearch_path%3D{PG_SCHEMA}%20-cclient_connection_check_interval%3D5000"
 
 
 def pg_reset(drop_only: bool = False) -> None:
@@ -173,6 +176,38 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def storage(engine: Any, rows: int) -> dict[str, Any]:
+    """Bytes on disk of the hash-entry tables and their indexes, and per stored entry.
+
+    SQLite: ``dbstat`` (pages of each b-tree, free space inside them included) and the file;
+    PostgreSQL: ``pg_relation_size`` per table and index (TOAST and free-space maps included
+    in the table figure through ``pg_total_relation_size`` minus its indexes)."""
+    from sqlalchemy import text
+
+    with engine.connect() as c:
+        if engine.dialect.name == "postgresql":
+            names = [r[0] for r in c.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                " AND tablename LIKE 'hash_e%'"))]
+            parts: dict[str, int] = {}
+            for table in names:
+                total = int(c.execute(text("SELECT pg_total_relation_size(CAST(:t AS regclass))"),
+                                      {"t": table}).scalar())
+                idx = dict(c.execute(text(
+                    "SELECT indexname, pg_relation_size(CAST(indexname AS regclass)) FROM pg_indexes"
+                    " WHERE tablename = :t AND schemaname = current_schema()"), {"t": table}).all())
+                parts[table] = total - sum(int(v) for v in idx.values())
+                parts.update({k: int(v) for k, v in idx.items()})
+            file_bytes = None
+        else:
+            parts = {str(k): int(v) for k, v in c.execute(text(
+                "SELECT name, sum(pgsize) FROM dbstat WHERE name LIKE '%hash_e%' GROUP BY name"))}
+            file_bytes = Path(str(engine.url.database)).stat().st_size
+    total = sum(parts.values())
+    return {"bytes": parts, "total_bytes": total, "bytes_per_row": round(total / max(rows, 1), 1),
+            "file_bytes": file_bytes, "file_bytes_per_row": round(file_bytes / max(rows, 1), 1) if file_bytes else None}
+
+
 def _source_rows(src: Path) -> Any:
     con = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
     cur = con.execute("SELECT sha256, sha1, md5, file_name, file_size, package_id FROM FILE")
@@ -183,7 +218,7 @@ def _source_rows(src: Path) -> Any:
 
 # ---------------------------------------------------------------- per-database run (child process)
 def run_db(db: str, src: Path, work: Path, distinct: int, nqueries: int, bad_positions: list[str],
-           result: Any, replace: bool = False, no_peers: bool = False) -> None:
+           result: Any, opts: dict[str, Any]) -> None:
     from sqlalchemy import text
 
     from safehold.core.settings import Settings
@@ -203,7 +238,10 @@ def run_db(db: str, src: Path, work: Path, distinct: int, nqueries: int, bad_pos
     rss0 = peak_rss_mb()
     t_start, step = time.perf_counter(), [0]
 
-    def progress(entries: int, _bad: int) -> None:  # a line per ~5M rows: enough to extrapolate a killed run
+    def progress(entries: int, bad: int) -> None:  # a line per ~5M rows: enough to extrapolate a killed run
+        if opts["drop_source"] and entries >= distinct and bad >= BAD_ROWS and src.exists():
+            src.unlink()  # every row read (the bad ones come last): its space back before the index builds
+            print(f"  [{db}] source list removed after the load, {time.perf_counter() - t_start:.0f} s", flush=True)
         if entries // 5_000_000 > step[0]:
             step[0] = entries // 5_000_000
             print(f"  [{db}] {entries:,} entries stored after {time.perf_counter() - t_start:.0f} s", flush=True)
@@ -227,6 +265,8 @@ def run_db(db: str, src: Path, work: Path, distinct: int, nqueries: int, bad_pos
                 "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='hash_entries'"))}
     out["import"]["indexes_ok"] = {"ix_hash_entries_md5", "ix_hash_entries_sha1", "ix_hash_entries_sha256",
                                    "ix_hash_entries_import"} <= names
+    out["storage"] = storage(ctx.db.engine, rep.entries)
+    print(f"  [{db}] storage: {out['storage']['bytes_per_row']} bytes per entry {out['storage']['bytes']}", flush=True)
 
     # the case: contents and files for the query hashes, bulk-inserted
     folder = work / "evidence"
@@ -279,7 +319,7 @@ def run_db(db: str, src: Path, work: Path, distinct: int, nqueries: int, bad_pos
                       "lookups_per_s": round(len(ids) / secs), "matches": matched,
                       "matches_ok": matched == 3 * len(present)}
 
-    if replace:  # the same list again as a new version: diff, swap, purge of the old version
+    if opts["replace"]:  # the same list again as a new version: diff, swap, purge of the old version
         secs, rep2 = timed(lambda: import_hashset(ctx, src, "NSRL bench", "known-good", fmt="nsrl-rds3"))
         out["replace"] = {"seconds": round(secs, 2), "rows_per_s": round(source_rows / secs),
                           "added": rep2.added, "removed": rep2.removed,
@@ -287,7 +327,7 @@ def run_db(db: str, src: Path, work: Path, distinct: int, nqueries: int, bad_pos
         print(f"  [{db}] replace done in {secs:.0f} s", flush=True)
 
     # raw-limit peer: the same rows into an unindexed table, no checks
-    if no_peers:
+    if opts["no_peers"]:
         pass
     elif db == "postgresql":
         import psycopg
@@ -322,7 +362,8 @@ def run_db(db: str, src: Path, work: Path, distinct: int, nqueries: int, bad_pos
         out["peer_raw"] = {"name": "sqlite3 executemany, unindexed", "seconds": round(secs, 2),
                            "rows_per_s": round(source_rows / secs)}
     ctx.db.dispose()
-    shutil.rmtree(store, ignore_errors=True)
+    if not opts["keep_store"]:
+        shutil.rmtree(store, ignore_errors=True)
     result.put(out)
 
 
@@ -359,6 +400,27 @@ def set_peer(src: Path, distinct: int, nqueries: int) -> dict[str, Any] | None:
 
 
 # ---------------------------------------------------------------- main
+def watch_child(proc: Any, work: Path, min_free_gb: float, every: float = 10.0) -> dict[str, Any]:
+    """Wait for ``proc``, sampling the load average and the free disk space; stop it (and so its
+    PostgreSQL session) if free space falls under ``min_free_gb``, since the disk is shared."""
+    loads: list[float] = []
+    free_min = float("inf")
+    stopped = False
+    while proc.is_alive():
+        proc.join(every)
+        loads.append(os.getloadavg()[0])
+        free = shutil.disk_usage(work).free / 1e9
+        free_min = min(free_min, free)
+        if free < min_free_gb and proc.is_alive():
+            print(f"  only {free:.1f} GB free (< {min_free_gb} GB): stopping this run", flush=True)
+            proc.terminate()
+            proc.join()
+            stopped = True
+    return {"load_1min_mean": round(sum(loads) / len(loads), 2) if loads else None,
+            "load_1min_max": round(max(loads), 2) if loads else None,
+            "disk_free_min_gb": round(free_min, 1), "stopped_for_disk": stopped}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=lambda v: int(v.replace("_", "")), default=100_000_000)
@@ -370,7 +432,17 @@ def main() -> int:
     ap.add_argument("--no-peers", action="store_true", help="skip the peer runs")
     ap.add_argument("--keep", action="store_true", help="keep the generated list in --work")
     ap.add_argument("--replace", action="store_true", help="also time importing the list again as a new version")
+    ap.add_argument("--keep-store", action="store_true",
+                    help="leave the store (SQLite file, PostgreSQL schema) for inspection; the next run drops it")
+    ap.add_argument("--drop-source-after-load", action="store_true",
+                    help="delete the generated list as soon as the import has read it (one --db, --no-peers, no "
+                         "--replace): at 100M rows the list (~18 GB) and the store do not fit beside each other "
+                         "on a shared disk")
+    ap.add_argument("--min-free-gb", type=float, default=15.0,
+                    help="stop a database's run when the disk holding --work has less free space than this")
     args = ap.parse_args()
+    if args.drop_source_after_load and (args.db == "both" or not args.no_peers or args.replace or args.keep):
+        ap.error("--drop-source-after-load needs one --db, --no-peers, and neither --replace nor --keep")
     args.work.mkdir(parents=True, exist_ok=True)
     src = args.work / f"rds_{args.rows}_{args.dup:g}.db"
     print(f"generating {args.rows:,} FILE rows (dup {args.dup:g}) in {src} ...", flush=True)
@@ -385,18 +457,24 @@ def main() -> int:
     for db in dbs:
         print(f"[{db}] import + look-ups ...", flush=True)
         q: Any = ctx.Queue()
+        opts = {"replace": args.replace, "no_peers": args.no_peers, "keep_store": args.keep_store,
+                "drop_source": args.drop_source_after_load}
         proc = ctx.Process(target=run_db, args=(db, src, args.work, distinct, args.queries, gen["bad_positions"], q,
-                                                   args.replace, args.no_peers))
+                                                   opts))
         proc.start()
-        proc.join()
+        watch = watch_child(proc, args.work, args.min_free_gb)
         if proc.exitcode != 0:
-            print(f"[{db}] failed with exit code {proc.exitcode}", flush=True)
+            print(f"[{db}] failed with exit code {proc.exitcode}: {watch}", flush=True)
             failed = True
+            if not args.keep_store:
+                shutil.rmtree(args.work / f"store-{db}", ignore_errors=True)
+                (args.work / "raw-peer.db").unlink(missing_ok=True)
             continue
         out = q.get()
+        out["machine"] = watch
         report["runs"].append(out)
         print(json.dumps(out), flush=True)
-    if "postgresql" in dbs:
+    if "postgresql" in dbs and not args.keep_store:
         pg_reset(drop_only=True)
     if not args.no_peers:
         if "sqlite" in dbs:
@@ -422,9 +500,18 @@ def print_table(report: dict[str, Any]) -> None:
     set_p = report.get("peer_set")
     for r in report["runs"]:
         imp, lk, raw = r["import"], r["lookups"], r.get("peer_raw")
+        if r.get("machine"):
+            m = r["machine"]
+            print(f"[{r['db']}] 1-min load average during the run: mean {m['load_1min_mean']}, "
+                  f"max {m['load_1min_max']}; "
+                  f"least free disk {m['disk_free_min_gb']} GB")
         print(f"{'import_hashset [' + r['db'] + ']':52} {imp['seconds']:9.1f} {imp['rows_per_s']:12,} {'1.00':>7}  "
               f"{imp['entries']:,} entries, {imp['duplicates']:,} dups, {imp['bad_rows']} bad, "
               f"RSS {imp['peak_rss_mb']} MB, indexes {'ok' if imp['indexes_ok'] else 'MISSING'}")
+        if r.get("storage"):
+            st = r["storage"]
+            print(f"{'  storage [' + r['db'] + ']':52} {st['total_bytes'] / 1e9:8.2f}G {st['bytes_per_row']:12,} "
+                  f"{'':>7}  bytes per entry, hash tables and their indexes")
         if r.get("replace"):
             rp = r["replace"]
             print(f"{'  replace (same list again) [' + r['db'] + ']':52} {rp['seconds']:9.1f} {rp['rows_per_s']:12,} "

@@ -29,7 +29,6 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -43,19 +42,14 @@ from safehold.formats.hashsets.registry import detect_format, reader_by_name
 from safehold.services.context import ServiceContext
 from safehold.store.hashset_models import SET_KINDS, HashSet, HashSetImport, Match
 from safehold.store.hashset_repo import (
-    COLUMN_ENTRY_COLUMNS,
-    ENTRY_COLUMNS,
+    EntryWriter,
     KeySet,
     analyze,
+    build_hash_indexes,
     bulk_loading,
     bump_generation,
-    column_rows,
-    copy_entries,
     count_diff,
     drop_hash_indexes,
-    ensure_hash_indexes,
-    entry_keys,
-    entry_tuple,
     purge_entries,
     stored_keys,
     table_rows,
@@ -134,9 +128,6 @@ class _Loaded:
     keys: KeySet = field(default_factory=KeySet)
 
 
-_RECORD_HASHES = itemgetter(2, 3, 4, 5)  # md5, sha1, sha256, pdq in an ENTRY_COLUMNS tuple
-
-
 def _record_batches(reader: HashListReader, path: Path) -> Iterator[list[HashRecord] | BadRow]:
     batch: list[HashRecord] = []
     for item in reader.read(path):
@@ -159,6 +150,7 @@ def _load(ctx: ServiceContext, reader: HashListReader, path: Path, set_id: int, 
     out = _Loaded(keys=KeySet(min(expected, 16_000_000)))
     items: Iterator[Any] = (reader.read_columns(path) if isinstance(reader, ColumnReader)
                             else _record_batches(reader, path))
+    writer = EntryWriter(set_id, import_id, scheme, out.keys)
     with ctx.db.engine.connect() as conn, bulk_loading(conn):
         tx = conn.begin()
         in_tx = 0
@@ -171,17 +163,12 @@ def _load(ctx: ServiceContext, reader: HashListReader, path: Path, set_id: int, 
             if not len(item):
                 continue
             if isinstance(item, HashColumns):
-                first = out.keys.add(entry_keys(item.md5, item.sha1, item.sha256))
-                rows = column_rows(set_id, import_id, item, first)
-                out.duplicates += len(item) - len(rows)
-                copy_entries(conn, rows, COLUMN_ENTRY_COLUMNS)
+                stored = writer.columns(conn, item)
+                out.duplicates += len(item) - stored
             else:
-                rows = [entry_tuple(set_id, import_id, r, scheme) for r in item]
-                md5, sha1, sha256, pdq = (list(c) for c in zip(*map(_RECORD_HASHES, rows), strict=True))
-                out.keys.add(entry_keys(md5, sha1, sha256, pdq))
-                copy_entries(conn, rows, ENTRY_COLUMNS)
-            out.entries += len(rows)
-            in_tx += len(rows)
+                stored = writer.records(conn, item)
+            out.entries += stored
+            in_tx += stored
             if in_tx >= COMMIT_ROWS:  # short transactions: a 100M-row list never sits in one
                 tx.commit()
                 tx = conn.begin()
@@ -201,8 +188,7 @@ def _abandon(ctx: ServiceContext, import_id: int) -> None:
         if imp is not None and imp.status == "loading":
             imp.status, imp.finished_at = "failed", utcnow()
     purge_entries(ctx.db.engine, import_id)
-    with ctx.db.engine.begin() as conn:
-        ensure_hash_indexes(conn)
+    build_hash_indexes(ctx.db.engine)
 
 
 def import_hashset(
@@ -232,8 +218,7 @@ def import_hashset(
     expected = reader.size_hint(path) if isinstance(reader, ColumnReader) else size // _BYTES_PER_ROW
     engine = ctx.db.engine
 
-    with engine.begin() as conn:
-        ensure_hash_indexes(conn)  # an earlier import killed mid-way may have left them dropped
+    build_hash_indexes(engine)  # an earlier import killed mid-way may have left them dropped
     with ctx.db.session() as s:
         hs = s.scalar(select(HashSet).where(HashSet.name == name))
         if hs is None:
@@ -308,8 +293,7 @@ def import_hashset(
     loaded.keys = KeySet()  # free the key table before the index builds
     if old_import is not None:
         purge_entries(engine, old_import)  # no longer current: nothing reads it, stopping half-way is harmless
-    with engine.begin() as conn:
-        ensure_hash_indexes(conn)
+    build_hash_indexes(engine)
     with ctx.db.session() as s:
         analyze(s)
     return ImportReport(set_id, name, reader.name, loaded.entries, loaded.bad, loaded.samples,

@@ -2,7 +2,8 @@
 
 A set keeps its provenance; each import is a ``HashSetImport`` (the set's version history with
 the diff against the previous version). Entries belong to one import, so a replacement is
-staged beside the old version and swapped in only when it has fully loaded.
+staged beside the old version and swapped in only when it has fully loaded. What entries share
+(an NSRL product's description) is kept once per import in ``HashExtra``.
 """
 
 from __future__ import annotations
@@ -10,13 +11,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from safehold.core.clock import utcnow
+from safehold.store.digests import HexDigest
 from safehold.store.models import Base
 
-__all__ = ["HashEntry", "HashSet", "HashSetImport", "Match", "StoreState"]
+__all__ = ["HashEntry", "HashExtra", "HashSet", "HashSetImport", "Match", "StoreState", "VideoLink"]
 
 SET_KINDS = ("known-abuse", "known-good", "watch")
 
@@ -60,7 +74,23 @@ class HashSetImport(Base):
     bad_samples: Mapped[list[Any]] = mapped_column(default=list)  # first bad rows, position + reason
 
 
+class HashExtra(Base):
+    """What a list says about entries beyond their hashes and category (NSRL: product, version
+    and OS), stored once per distinct value per import instead of once per entry: an NSRL
+    product's description repeated on each of its files was a third of the store."""
+
+    __tablename__ = "hash_extras"
+    __table_args__ = (Index("ix_hash_extras_import", "import_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[int] = mapped_column(Integer)  # purged with the import's entries
+    data: Mapped[dict[str, Any]] = mapped_column()
+
+
 class HashEntry(Base):
+    """One entry of an imported list. Digests are bytes in the database (``HexDigest``) and
+    lower-case hex ``str`` here; columns are ordered fixed-width first, so PostgreSQL pads less."""
+
     __tablename__ = "hash_entries"
     __table_args__ = (
         Index("ix_hash_entries_md5", "md5"),
@@ -70,27 +100,38 @@ class HashEntry(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    size: Mapped[int | None] = mapped_column(BigInteger)
     set_id: Mapped[int] = mapped_column(Integer)  # denormalised for matching; no FK: bulk loads stay fast
     import_id: Mapped[int] = mapped_column(Integer)
-    md5: Mapped[str | None] = mapped_column(String(32))
-    sha1: Mapped[str | None] = mapped_column(String(40))
-    sha256: Mapped[str | None] = mapped_column(String(64))
-    pdq: Mapped[str | None] = mapped_column(String(64))
+    extra_id: Mapped[int | None] = mapped_column(Integer)  # hash_extras.id; no FK, as above
     pdq_quality: Mapped[int | None] = mapped_column(Integer)
-    photodna: Mapped[str | None] = mapped_column(Text)
-    size: Mapped[int | None] = mapped_column(BigInteger)
+    md5: Mapped[str | None] = mapped_column(HexDigest(16))
+    sha1: Mapped[str | None] = mapped_column(HexDigest(20))
+    sha256: Mapped[str | None] = mapped_column(HexDigest(32))
+    pdq: Mapped[str | None] = mapped_column(HexDigest(32))
     category_scheme: Mapped[str | None] = mapped_column(String(40))
     category_code: Mapped[str | None] = mapped_column(String(40))
     series: Mapped[str | None] = mapped_column(Text)
+    file_name: Mapped[str | None] = mapped_column(Text)
+    photodna: Mapped[str | None] = mapped_column(Text)
     victim_identified: Mapped[bool | None] = mapped_column(Boolean)
     offender_identified: Mapped[bool | None] = mapped_column(Boolean)
     distributed: Mapped[bool | None] = mapped_column(Boolean)
-    file_name: Mapped[str | None] = mapped_column(Text)
-    extra: Mapped[dict[str, Any] | None] = mapped_column()
+    vpdq: Mapped[bytes | None] = mapped_column(LargeBinary)  # a listed video's frames (hashing.vpdq.pack_frames)
+
+    extra_row: Mapped[HashExtra | None] = relationship(
+        primaryjoin="foreign(HashEntry.extra_id) == HashExtra.id", viewonly=True, lazy="select")
+
+    @property
+    def extra(self) -> dict[str, Any] | None:
+        """The entry's extra facts as the list gave them (read-only; shared between entries)."""
+        return self.extra_row.data if self.extra_row is not None else None
 
 
 class Match(Base):
-    """Content ↔ hash entry. ``method`` is md5/sha1/sha256 (exact) or pdq (with distance)."""
+    """Content ↔ hash entry. ``method`` is md5/sha1/sha256 (exact), pdq (with distance), vpdq (a video
+    matching a listed video: ``detail`` holds the shares of frames matched and the time ranges) or
+    vpdq-frame (a video frame matching a listed image: ``detail`` holds the frame times)."""
 
     __tablename__ = "matches"
     __table_args__ = (UniqueConstraint("sha256", "entry_id", "method"),)
@@ -101,6 +142,24 @@ class Match(Base):
     set_id: Mapped[int] = mapped_column(ForeignKey("hash_sets.id", ondelete="CASCADE"), index=True)
     method: Mapped[str] = mapped_column(String(10))
     distance: Mapped[int] = mapped_column(Integer, default=0)
+    matched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class VideoLink(Base):
+    """Two videos in the store that share footage (vPDQ), whichever cases they are in.
+
+    Stored once per pair with ``sha256_a < sha256_b``; shares are of each side's frames that
+    match the other, ``segments`` the matching time ranges on both sides."""
+
+    __tablename__ = "video_links"
+
+    sha256_a: Mapped[str] = mapped_column(ForeignKey("contents.sha256", ondelete="CASCADE"), primary_key=True)
+    sha256_b: Mapped[str] = mapped_column(ForeignKey("contents.sha256", ondelete="CASCADE"), primary_key=True,
+                                          index=True)
+    share_a: Mapped[float] = mapped_column(Float)
+    share_b: Mapped[float] = mapped_column(Float)
+    segments: Mapped[list[Any]] = mapped_column(JSON)
     matched_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,6 +1,8 @@
 """VICS 2.0 case writer, streamed: version key first, then ``value`` (streaming readers need it).
 
-Hashes and metadata only; imagery never leaves the review screen. Categories are written only
+Hashes and metadata only; imagery never leaves the review screen. Videos carry their vPDQ
+fingerprint as an ``AlternativeHashes`` entry named ``vPDQ`` (the reference's text lines), which
+Safehold's VICS reader imports as a listed video. Categories are written only
 where they were decided in the VICS US scheme: a number from another scheme means something
 else, so it is left out rather than translated by guesswork.
 """
@@ -32,6 +34,7 @@ class VicsMedia:
     precategorized: bool = False
     series: str | None = None
     victim_identified: bool | None = None
+    vpdq: str | None = None  # a video's fingerprint as reference hash-file lines
     files: list[dict[str, Any]] = field(default_factory=list)  # FileName, FilePath, Deleted, times
 
 
@@ -53,6 +56,8 @@ def _media(i: int, m: VicsMedia) -> dict[str, Any]:
         if m.pdq_quality is not None:
             pdq["Quality"] = m.pdq_quality
         alt.append(pdq)
+    if m.vpdq:
+        alt.append({"HashName": "vPDQ", "HashValue": m.vpdq})
     out["AlternativeHashes"] = alt
     out["MediaFiles"] = [{"MD5": m.md5.upper(), **f} for f in m.files]
     return out

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import ClassVar, Protocol
 
 from safehold.core.errors import SafeholdError
+from safehold.hashing.vpdq import FRAME_DTYPE
 
 __all__ = [
     "EMPTY_FILE_HASHES",
@@ -49,6 +50,7 @@ EMPTY_FILE_HASHES = frozenset(
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_VPDQ_FRAME_BYTES = FRAME_DTYPE.itemsize
 
 
 class UnknownHashListFormat(SafeholdError):
@@ -75,6 +77,7 @@ class HashRecord:
     pdq_quality: int | None = None
     photodna: str | None = None
     size: int | None = None
+    vpdq: bytes | None = None  # a listed video's frames, packed (``safehold.hashing.vpdq.pack_frames``)
     category_scheme: str | None = None
     category_code: str | None = None
     series: str | None = None
@@ -98,7 +101,9 @@ class HashRecord:
             raise ValueError(f"PDQ quality out of 0..100: {self.pdq_quality}")
         if self.size is not None and self.size < 0:
             raise ValueError(f"negative size: {self.size}")
-        if not (self.md5 or self.sha1 or self.sha256 or self.pdq or self.photodna):
+        if self.vpdq is not None and (not self.vpdq or len(self.vpdq) % _VPDQ_FRAME_BYTES):
+            raise ValueError("vPDQ is empty or not whole frames")
+        if not (self.md5 or self.sha1 or self.sha256 or self.pdq or self.photodna or self.vpdq):
             raise ValueError("no hash in record")
         empty = EMPTY_FILE_HASHES
         if self.md5 in empty or self.sha1 in empty or self.sha256 in empty:

@@ -2,7 +2,8 @@
 
 Order matters for detection: specific signatures (SQLite magic, hashdeep and NSRL headers) come
 before loose ones, CAID before VICS (CAID is VICS JSON with a name hint), and PDQ before plain
-lists (bare 64-hex lines are SHA-256 unless the file says PDQ).
+lists (bare 64-hex lines are SHA-256 unless the file says PDQ); vPDQ lines (a frame number,
+quality, hash and time) before PDQ lists, which would read them as bad rows.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from safehold.formats.hashsets.nsrl import NsrlLegacyReader, NsrlRds3Reader
 from safehold.formats.hashsets.pdq import PdqReader
 from safehold.formats.hashsets.plain import PlainReader
 from safehold.formats.hashsets.vics import VicsReader
+from safehold.formats.hashsets.vpdq import VpdqReader
 
 __all__ = ["HEAD_BYTES", "READERS", "detect_format", "reader_by_name"]
 
@@ -29,6 +31,7 @@ READERS: tuple[HashListReader, ...] = (
     IcseReader(),
     CaidReader(),
     VicsReader(),
+    VpdqReader(),
     PdqReader(),
     PlainReader(),
 )

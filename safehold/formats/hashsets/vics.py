@@ -1,6 +1,9 @@
 """Project VIC / VICS JSON hash sets and case exports (1.1-1.3 and 2.0), streamed record by record.
 
 Both shapes are read: a hash set (``value`` = [Media]) and a case (``value`` = [{..., Media: [...]}]).
+A video's vPDQ fingerprint travels as an ``AlternativeHashes`` entry ``{"HashName": "vPDQ",
+"HashValue": "<frame,quality,hash,timestamp lines>"}`` (lines split by newlines or ``;``), which
+is what Safehold's export writes; the VICS model names no field of its own for frame hashes.
 Categories are kept as raw text under a scheme taken from the odata context, because the same
 number means different things in VICS 1.x, 2.0/US, 2.0/UK and CAID.
 """
@@ -16,6 +19,7 @@ from typing import Any, ClassVar
 
 from safehold.formats.hashsets._jsonstream import CHUNK_BYTES, JsonBroken, JsonStream
 from safehold.formats.hashsets.base import BadRow, HashRecord, ParsedItem, SetMetadata, head_text, parse_flag
+from safehold.hashing.vpdq import pack_frames, parse_vpdq_text
 
 __all__ = ["VicsReader", "media_to_item", "parse_vics_date", "scheme_from_context"]
 
@@ -124,6 +128,21 @@ def _size(value: object) -> int | None:
         raise ValueError(f"MediaSize is not a number: {text[:40]!r}") from None
 
 
+def _alt_value(value: object, whole: bool = False) -> str | None:
+    """A HashValue as text; a vPDQ fingerprint (one line a frame) is kept whole, not clipped."""
+    if whole and isinstance(value, str):
+        return value.strip() or None
+    return _text(value)
+
+
+def _vpdq(alt: Mapping[str, str]) -> bytes | None:
+    """``AlternativeHashes`` entry ``vPDQ``: the reference hash-file lines (newline or ``;`` separated)."""
+    text = alt.get("vpdq")
+    if not text:
+        return None
+    return pack_frames(parse_vpdq_text(text))
+
+
 def _alternative_hashes(entries: object) -> dict[str, str]:
     found: dict[str, str] = {}
     if not isinstance(entries, list):
@@ -132,13 +151,14 @@ def _alternative_hashes(entries: object) -> dict[str, str]:
         if not isinstance(entry, dict):
             continue
         if _ALT_KEYS.issuperset(entry):  # the usual spelling: skip building a lower-cased copy
-            name, value = str(entry.get("HashName") or "").strip().lower(), _text(entry.get("HashValue"))
+            name = str(entry.get("HashName") or "").strip().lower()
+            value = _alt_value(entry.get("HashValue"), name.replace("-", "") == "vpdq")
             if name and value:
                 found.setdefault(name.replace("-", ""), value)
             continue
         lowered = {str(k).lower(): v for k, v in entry.items()}
         name = str(lowered.get("hashname") or "").strip().lower().replace("-", "")
-        value = _text(lowered.get("hashvalue"))
+        value = _alt_value(lowered.get("hashvalue"), name == "vpdq")
         if name and value and name not in found:
             found[name] = value
             quality = lowered.get("quality", lowered.get("hashquality"))
@@ -208,6 +228,7 @@ def media_to_item(obj: object, position: str, scheme: str) -> ParsedItem:
             sha256=_hex(media.get("SHA256") or alt.get("sha256")),
             pdq=pdq,
             pdq_quality=pdq_quality,
+            vpdq=_vpdq(alt) if alt else None,
             photodna=_text(media.get("PhotoDNA") or alt.get("photodna")),
             size=_size(media.get("MediaSize")),
             category_scheme=scheme,

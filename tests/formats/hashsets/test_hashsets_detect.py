@@ -97,7 +97,7 @@ def test_unknown_format(tmp_path: Path) -> None:
 
 def test_reader_names_are_stable_and_unique() -> None:
     names = [reader.name for reader in READERS]
-    assert names == ["nsrl-rds3", "hashdeep", "nsrl-legacy", "icse", "caid", "vics", "pdq", "md5sum"]
+    assert names == ["nsrl-rds3", "hashdeep", "nsrl-legacy", "icse", "caid", "vics", "vpdq", "pdq", "md5sum"]
     assert all(reader_by_name(name) is reader for name, reader in zip(names, READERS, strict=True))
 
 
