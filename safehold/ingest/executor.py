@@ -15,6 +15,7 @@ import multiprocessing as mp
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from multiprocessing import forkserver
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Protocol
@@ -28,11 +29,19 @@ from safehold.ingest.records import (
     RecordsChunk,
     crash_record,
 )
-from safehold.ingest.worker import run_batch
 
 __all__ = ["BatchRunner", "Executor", "InlineExecutor", "LocalProcessExecutor", "make_executor"]
 
 BatchRunner = Callable[[BatchTask, Settings], Iterator[RecordsChunk]]
+
+#: The worker module; the writer's process never imports it (decoders, libmagic, TSK: ~0.4 s).
+WORKER_MODULE = "safehold.ingest.worker"
+
+
+def _default_runner() -> BatchRunner:
+    from safehold.ingest.worker import run_batch
+
+    return run_batch
 
 
 class Executor(Protocol):
@@ -44,17 +53,19 @@ class Executor(Protocol):
 class InlineExecutor:
     name = "inline"
 
-    def __init__(self, settings: Settings, runner: BatchRunner = run_batch) -> None:
+    def __init__(self, settings: Settings, runner: BatchRunner | None = None) -> None:
         self.settings = settings
         self.runner = runner
 
     def run(self, tasks: Iterable[BatchTask]) -> Iterator[BatchEvent]:
+        runner = self.runner or _default_runner()
         for task in tasks:
-            yield from self.runner(task, self.settings)
+            yield from runner(task, self.settings)
             yield BatchFinished(task)
 
 
-def _worker_main(conn: Connection, settings: Settings, runner: BatchRunner) -> None:
+def _worker_main(conn: Connection, settings: Settings, runner: BatchRunner | None) -> None:
+    runner = runner or _default_runner()
     while True:
         try:
             task: BatchTask | None = conn.recv()
@@ -79,15 +90,18 @@ class _Worker:
 class LocalProcessExecutor:
     name = "local"
 
-    def __init__(self, settings: Settings, workers: int | None = None, runner: BatchRunner = run_batch) -> None:
+    def __init__(self, settings: Settings, workers: int | None = None, runner: BatchRunner | None = None) -> None:
         self.settings = settings
         self.workers = max(1, workers or settings.workers)
         self.runner = runner  # a module-level function: each worker imports it by name
         # forkserver, not fork: the writer holds DB connections and threads. The server starts
         # once with the analysis code preloaded, so workers (and replacements after a crash)
         # fork ready to run instead of re-importing the CLI and its dependencies each time.
+        # It starts now, so its imports overlap the writer's store checks and planning.
         self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload([runner.__module__, "safehold.ingest.worker"])
+        preload = [WORKER_MODULE] if runner is None else [runner.__module__, WORKER_MODULE]
+        self._ctx.set_forkserver_preload(preload)
+        forkserver.ensure_running()
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()

@@ -9,6 +9,7 @@ longer matches means the evidence changed on disk, which stops the run loudly.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 from safehold.core.errors import SafeholdError
 from safehold.core.settings import Settings
 from safehold.ingest.executor import Executor
-from safehold.ingest.records import BatchCrashed, BatchFinished, BatchTask, RecordsChunk
+from safehold.ingest.records import BatchCrashed, BatchFinished, BatchTask, FileRecord, RecordsChunk
 from safehold.sources.base import EvidenceSource
 from safehold.sources.factory import open_source
 from safehold.store.db import Database
@@ -27,6 +28,7 @@ from safehold.store.ingest_repo import done_batches, finish_batch, write_records
 from safehold.store.models import FileInstance
 
 __all__ = ["IngestProgress", "IngestStats", "ingest_evidence", "plan_batches"]
+
 
 
 class IngestProgress(Protocol):
@@ -48,6 +50,47 @@ class NullProgress:
 
     def note(self, message: str) -> None:
         pass
+
+
+class _GroupWriter:
+    """Stores chunks and finished batches in grouped transactions, always in arrival order.
+
+    A batch is marked finished in the same transaction as (or a later one than) its last
+    records, so a kill between commits only ever leaves whole batches to redo, which the
+    idempotent writes absorb.
+    """
+
+    def __init__(self, db: Database, evidence_id: int, stats: IngestStats, seconds: float, records: int) -> None:
+        self._db, self._evidence_id, self._stats = db, evidence_id, stats
+        self._max_seconds, self._max_records = seconds, records
+        self._records: list[tuple[int, list[FileRecord]]] = []
+        self._pending = 0
+        self._finished: list[BatchTask] = []
+        self._since = time.monotonic()
+
+    def add(self, chunk: RecordsChunk) -> None:
+        if chunk.records:
+            self._records.append((chunk.seq, chunk.records))
+            self._pending += len(chunk.records)
+        self._maybe_flush()
+
+    def finish(self, task: BatchTask) -> None:
+        self._finished.append(task)
+        self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
+        if self._pending >= self._max_records or time.monotonic() - self._since >= self._max_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._records or self._finished:
+            with self._db.session() as s:
+                for seq, records in self._records:
+                    self._stats.records_written += write_records(s, self._evidence_id, seq, records)
+                for task in self._finished:
+                    finish_batch(s, task)
+        self._records, self._pending, self._finished = [], 0, []
+        self._since = time.monotonic()
 
 
 @dataclass(slots=True)
@@ -117,17 +160,17 @@ def ingest_evidence(
             progress.advance(0, task.top_bytes)
 
     progress.begin(label, total_bytes, files_already, bytes_already)
+    writer = _GroupWriter(db, evidence_id, stats, settings.commit_seconds, settings.commit_records)
     for event in executor.run(pending()):
         if isinstance(event, RecordsChunk):
-            if event.records:
-                with db.session() as s:
-                    stats.records_written += write_records(s, evidence_id, event.seq, event.records)
+            writer.add(event)
             progress.advance(len(event.records), event.bytes_done)
         elif isinstance(event, BatchFinished):
-            with db.session() as s:
-                finish_batch(s, event.task)
+            writer.finish(event.task)
         elif isinstance(event, BatchCrashed):
+            writer.flush()  # what the dead worker sent before dying is kept
             msg = f"worker died in batch {event.task.seq} at file {event.done_upto}: {event.detail}; retrying"
             stats.crashes.append(msg)
             progress.note(msg)
+    writer.flush()
     return stats

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from safehold.store.digests import ensure_sqlite_unhex
+
 __all__ = ["Database"]
 
 
@@ -22,6 +24,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+    ensure_sqlite_unhex(dbapi_conn)  # matching joins hex text to digest bytes in SQL
 
 
 class Database:

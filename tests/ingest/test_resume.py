@@ -19,7 +19,9 @@ SAFEHOLD = [sys.executable, "-m", "safehold.cli"]
 
 def _env(data: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(SAFEHOLD_DATA_DIR=str(data), SAFEHOLD_BATCH_FILES="3", SAFEHOLD_WORKERS="2")
+    # A commit per chunk (not grouped by time), so kills land between many small transactions.
+    env.update(SAFEHOLD_DATA_DIR=str(data), SAFEHOLD_BATCH_FILES="3", SAFEHOLD_WORKERS="2",
+               SAFEHOLD_COMMIT_SECONDS="0")
     env.pop("SAFEHOLD_DATABASE_URL", None)
     return env
 

@@ -76,3 +76,27 @@ def test_finished_batches_are_remembered(db: Database) -> None:
         finish_batch(s, task)
     with db.session() as s:
         assert done_batches(s, eid) == {4: ("", 0)}
+
+
+def test_schema_heads_read_from_files_agree_with_alembic(db: Database) -> None:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from safehold.store.migrate import alembic_config, is_current, schema_heads
+
+    assert schema_heads() == frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+    assert is_current(db.engine)
+    with db.engine.connect() as c:
+        assert set(MigrationContext.configure(c).get_current_heads()) == schema_heads()
+
+
+def test_a_store_behind_the_newest_schema_is_upgraded(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from safehold.store.migrate import is_current, upgrade
+
+    d = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(d.engine, "0001")
+    assert not is_current(d.engine)
+    d.migrate()
+    assert is_current(d.engine)
+    assert "hash_entries" in set(inspect(d.engine).get_table_names())
+    d.dispose()
