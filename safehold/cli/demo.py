@@ -11,7 +11,6 @@ from safehold.cli.ingest import RichProgress, print_result, progress_bar
 from safehold.cli.matching import print_triage
 from safehold.cli.results import print_summary
 from safehold.ingest.executor import make_executor
-from safehold.services.demo import run_demo
 
 __all__ = ["register"]
 
@@ -24,6 +23,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build a benign sample case (photos, near-duplicates, nested and damaged archives),
         ingest it and print the summary. The damaged files are meant to show up as errors."""
+        from safehold.services.demo import run_demo  # the sample builder: only this command needs it
+
         with service(ctx) as svc, progress_bar(quiet=as_json) as bar:
             result = run_demo(svc, make_executor(svc.settings), RichProgress(bar))
         if as_json:

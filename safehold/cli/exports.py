@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from safehold.cli.common import console, service
-from safehold.services.exports import export_vics
+from safehold.services.exports import export_vics, export_vpdq
 
 app = typer.Typer(help="Exchange formats.", no_args_is_help=True)
 
@@ -23,3 +23,15 @@ def vics(
     with service(ctx) as svc:
         n = export_vics(svc, case, output)
     console.print(f"wrote {n} media records to {output}")
+
+
+@app.command("vpdq")
+def vpdq(
+    ctx: typer.Context,
+    case: Annotated[str, typer.Argument(help="Case id or name.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write (.txt).")],
+) -> None:
+    """The case's video fingerprints: reference vpdq lines, one block per video (re-importable)."""
+    with service(ctx) as svc:
+        n = export_vpdq(svc, case, output)
+    console.print(f"wrote {n} video fingerprints to {output}")

@@ -80,10 +80,9 @@ def register(app: typer.Typer) -> None:
 
         Exit status: 0 no errors, 3 some files have recorded errors, 1 the command failed.
         """
-        with service(ctx) as svc:
-            ex = make_executor(svc.settings, executor)
-            with progress_bar(quiet) as bar:
-                result = run_ingest(svc, case, evidence_ids or (), ex, RichProgress(bar))
+        ex = make_executor(ctx.obj.settings(), executor)  # workers warm up while the store opens
+        with service(ctx) as svc, progress_bar(quiet) as bar:
+            result = run_ingest(svc, case, evidence_ids or (), ex, RichProgress(bar))
         print_result(result)
         if result.errors:
             raise typer.Exit(EXIT_ITEM_ERRORS)

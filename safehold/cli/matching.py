@@ -13,7 +13,7 @@ from safehold.services.triage import TRIAGE_CLASSES, triage_case
 
 __all__ = ["print_triage", "register"]
 
-LABELS = {"known": "known (abuse lists, exact)", "near_known": "near-known (PDQ)", "watch": "watch lists",
+LABELS = {"known": "known (abuse lists, exact)", "near_known": "near-known (PDQ, vPDQ)", "watch": "watch lists",
           "unknown": "unknown images/videos (NEW)", "known_good": "known-good (hidden)"}
 
 
@@ -34,10 +34,33 @@ def print_triage(t: dict[str, Any], limit: int) -> None:
             extra = f" d={it['best_distance']}" if it["best_distance"] is not None else ""
             sets = ", ".join(sorted({m["set"] for m in it["matches"]}))
             console.print(f"  {it['sha256'][:16]}… {it['media_type'] or '-'}{extra} {sets}", highlight=False)
+            for m in it["matches"]:
+                if "detail" in m:
+                    console.print(f"      {_video_match(m)}", highlight=False)
+            if it.get("related_videos"):
+                console.print(f"      shares footage with {len(it['related_videos'])} other stored video(s)",
+                              highlight=False)
             for loc in it["locators"][:5]:
                 console.print(f"      {loc['locator']}{' (deleted)' if loc['deleted'] else ''}", highlight=False)
         if len(items) > limit:
             console.print(f"  … {len(items) - limit} more (--json for all)")
+
+
+def _clock(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _video_match(m: dict[str, Any]) -> str:
+    """One line per vPDQ match: which listed item, how much of each, and where."""
+    d = m["detail"]
+    if m["method"] == "vpdq-frame":
+        times = ", ".join(_clock(t) for t in d["times"][:6])
+        return f"{m['set']}: still of listed image {m.get('listed_name') or ''} at {times} (d={m['distance']})"
+    ranges = "; ".join(f"{_clock(g['query_start'])}-{_clock(g['query_end'])} = "
+                       f"{_clock(g['target_start'])}-{_clock(g['target_end'])}" for g in d["segments"][:4])
+    return (f"{m['set']}: {d['query_share']:.0f}% of this video in listed {m.get('listed_name') or 'video'}, "
+            f"{d['target_share']:.0f}% of it here; {ranges}")
 
 
 def register(app: typer.Typer) -> None:
@@ -59,7 +82,9 @@ def register(app: typer.Typer) -> None:
             return
         for r in reports:
             console.print(f"case {r.case_id}: {r.exact_added} new exact matches, {r.pdq_added} PDQ matches "
-                          f"({r.pdq_queries} PDQ queries incl. rotations/flips)")
+                          f"({r.pdq_queries} PDQ queries incl. rotations/flips); {r.videos} videos: "
+                          f"{r.video_matches} listed-video and {r.video_frame_matches} listed-image matches, "
+                          f"{r.video_links} links to other stored videos")
 
     @app.command("triage")
     def triage(

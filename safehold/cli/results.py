@@ -25,6 +25,7 @@ def print_summary(s: dict[str, Any]) -> None:
     for k, v in s["by_media_type"].items():
         t.add_row(f"  {'not read (see errors)' if k == 'none' else k}", str(v))
     t.add_row("images with PDQ", str(s["images_with_pdq"]))
+    t.add_row("videos with vPDQ", str(s["videos_with_vpdq"]))
     t.add_row("camera serials", str(s["camera_serials"]))
     t.add_row("deleted", str(s["deleted"]))
     t.add_row("errors", str(s["errors"]))

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Limits", "Settings"]
+__all__ = ["Limits", "Settings", "VideoSettings", "WebSettings"]
 
 
 class Limits(BaseModel):
@@ -22,6 +22,31 @@ class Limits(BaseModel):
     max_image_pixels: int = Field(200_000_000, description="decoded pixels of one image")
     max_image_bytes: int = Field(512 * 2**20, description="images larger than this are hashed, not decoded")
     spill_memory_bytes: int = Field(32 * 2**20, description="nested archives below this stay in memory")
+    max_video_pixels: int = Field(8192 * 8192, description="pixels of one video frame (8K UHD is 33M)")
+    max_video_errors: int = Field(50, description="damaged packets skipped in one video before decoding stops")
+
+
+class VideoSettings(BaseModel):
+    """How videos are fingerprinted and previewed."""
+
+    seconds_per_hash: float = Field(1.0, gt=0, description="vPDQ samples one frame per this many seconds")
+    exact: bool = Field(False, description="decode every frame at full size, as Meta's reference vpdq does")
+    contact_frames: int = Field(16, ge=0, le=100, description="frames on a contact sheet (0: none)")
+
+
+class WebSettings(BaseModel):
+    """The review server (``safehold serve``)."""
+
+    secure_cookies: bool = Field(True, description="Secure flag on cookies; off only for plain http on loopback")
+    session_hours: float = Field(10.0, description="a sign-in lasts at most this long")
+    idle_minutes: float = Field(30.0, description="a sign-in unused this long ends")
+    login_max_failures: int = Field(5, description="failed sign-ins per user name and address in the window")
+    login_window_seconds: int = Field(900, description="the window for counting failed sign-ins")
+    reveal_seconds: int = Field(30, description="how long one reveal shows an item unblurred")
+    cluster_radius: int = Field(31, description="PDQ distance within which items share a near-duplicate cluster")
+    thumb_px: int = Field(256, description="longest side of gallery thumbnails")
+    preview_px: int = Field(1024, description="longest side of item previews")
+    page_size: int = Field(60, description="gallery items per page")
 
 
 class Settings(BaseSettings):
@@ -33,7 +58,13 @@ class Settings(BaseSettings):
     # Small enough that modest evidence still spreads over every core; recorded per evidence item.
     batch_files: int = 128
     batch_bytes: int = 32 * 2**20
+    # The writer groups worker results into one transaction per this many seconds or records:
+    # a commit per chunk cost more than the inserts on small files. 0 commits every chunk.
+    commit_seconds: float = 0.5
+    commit_records: int = 4096
     limits: Limits = Field(default_factory=lambda: Limits())
+    video: VideoSettings = Field(default_factory=lambda: VideoSettings())
+    web: WebSettings = Field(default_factory=lambda: WebSettings())
 
     @property
     def db_url(self) -> str:
@@ -46,3 +77,8 @@ class Settings(BaseSettings):
     def tmp_dir(self) -> Path:
         """Scratch space for spilled archive members: inside the data directory, never the evidence."""
         return self.data_dir / "tmp"
+
+    @property
+    def derived_dir(self) -> Path:
+        """Files made from evidence (thumbnails, contact sheets): in the data directory, never beside the evidence."""
+        return self.data_dir / "derived"

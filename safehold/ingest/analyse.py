@@ -3,7 +3,10 @@
 One read feeds MD5+SHA-1+SHA-256 and, for images, the decoder (the bytes are kept in memory
 only for images under ``limits.max_image_bytes``). Containers nested in containers are spilled
 to memory or to the worker's scratch folder in the data directory, never next to the evidence.
-Every failure becomes an ``ItemError`` on the file it concerns; nothing here ends a run.
+Videos are decoded after hashing, from the file itself when it is on a file system, otherwise
+from a copy spilled to the scratch folder; contact sheets go to the data directory's
+``derived`` folder. Every failure becomes an ``ItemError`` on the file it concerns; nothing
+here ends a run.
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ from PIL import Image
 
 from safehold.core.errors import ErrorCode, ItemError, ItemProblem
 from safehold.core.locator import Locator
-from safehold.core.settings import Limits
+from safehold.core.settings import Limits, VideoSettings
+from safehold.extract.contact_sheet import write_contact_sheet
 from safehold.extract.filetype import detect_mime, is_image_mime, is_video_mime
 from safehold.extract.image import analyse_image
+from safehold.extract.video import VideoFacts, analyse_video
 from safehold.hashing.crypto import EMPTY_DIGESTS, MultiDigest
+from safehold.hashing.vpdq import pack_frames
 from safehold.ingest.records import ContentFacts, FileRecord
 from safehold.sources.base import Blob, FileTimes
 from safehold.sources.blobs import BytesBlob, PathBlob
@@ -104,8 +110,11 @@ class _Spill:
 class Analyser:
     """Turns candidates into records. One per worker process; holds only limits and scratch."""
 
-    def __init__(self, limits: Limits, scratch: Path) -> None:
+    def __init__(self, limits: Limits, scratch: Path, video: VideoSettings | None = None,
+                 derived: Path | None = None) -> None:
         self.limits = limits
+        self.video = video or VideoSettings()
+        self.derived = derived  # where contact sheets go; None: none are written
         # Pillow's own process-wide guard warns at this many pixels and refuses at twice it;
         # analyse_image applies our limit from the header first, so align Pillow's with it.
         Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
@@ -146,7 +155,8 @@ class Analyser:
                 if is_image_mime(mime) and (cand.size is None or cand.size <= self.limits.max_image_bytes):
                     image_bytes = bytearray(head)
                 probe = reader_for(mime, head, None)
-                if probe is not None and cand.local_path is None:
+                video = is_video_mime(mime)
+                if (probe is not None or video) and cand.local_path is None:
                     spill = _Spill(self.limits.spill_memory_bytes, self.scratch)
                     spill.write(head)
                 while chunk := f.read(CHUNK):
@@ -173,8 +183,15 @@ class Analyser:
         if is_image_mime(mime):
             facts.media_kind = "image"
             self._describe_image(facts, record, image_bytes)
-        elif is_video_mime(mime):
+        elif video:
             facts.media_kind = "video"
+            if probe is None:
+                source = PathBlob(cand.local_path) if cand.local_path is not None else spill.blob()  # type: ignore[union-attr]
+                try:
+                    self._describe_video(facts, record, source)
+                finally:
+                    if spill is not None:
+                        spill.discard()
         elif probe is not None:
             facts.media_kind = "archive"
         else:
@@ -210,6 +227,21 @@ class Analyser:
         if img.error is not None:
             record.error = record.error or img.error
 
+    def _describe_video(self, facts: ContentFacts, record: FileRecord, blob: Blob) -> None:
+        try:
+            video = analyse_video(blob.path or blob.open, self.limits, self.video)
+        except Exception as exc:  # the container did not open: hashed, not described
+            record.error = record.error or _read_error(exc)
+            return
+        _video_facts(facts, video)
+        if video.thumbnails and self.derived is not None:
+            try:
+                facts.contact_sheet = write_contact_sheet(self.derived, facts.sha256, video.thumbnails)
+            except OSError as exc:  # a full disk costs the sheet, not the file's facts
+                record.error = record.error or ItemError(ErrorCode.UNREADABLE, f"contact sheet not written: {exc}")
+        if video.error is not None:
+            record.error = record.error or video.error
+
     def _expand(
         self, cand: Candidate, record: FileRecord, mime: str, head: bytes, blob: Blob
     ) -> Iterator[FileRecord]:
@@ -237,3 +269,15 @@ class Analyser:
             record.error = record.error or ItemError(err.code, f"while listing members: {err.message}")
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _video_facts(facts: ContentFacts, video: VideoFacts) -> None:
+    facts.container, facts.duration, facts.frame_rate = video.container, video.duration, video.frame_rate
+    facts.video_codec, facts.audio_codec = video.video_codec, video.audio_codec
+    facts.width, facts.height = video.width, video.height
+    meta: dict[str, object] = dict(video.metadata)
+    if video.bit_rate:
+        meta["bit_rate"] = video.bit_rate
+    meta["frames_decoded"] = video.decoded
+    facts.video_meta = meta
+    facts.vpdq = pack_frames(video.frames) if video.frames else None

@@ -58,6 +58,15 @@ class ContentFacts:
     pdq_quality: int | None = None
     pdq_dihedral: str | None = None  # 8 × 64 hex, rotations/flips for matching
     exif: dict[str, Any] | None = None
+    # Videos (``safehold.extract.video``): facts, the packed vPDQ fingerprint, the contact sheet.
+    container: str | None = None
+    duration: float | None = None
+    frame_rate: float | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    video_meta: dict[str, Any] | None = None  # creation time, make, model, location, decode notes
+    vpdq: bytes | None = None  # ``hashing.vpdq.pack_frames``; partial when decoding broke off
+    contact_sheet: str | None = None  # relative to the data directory's ``derived`` folder
 
 
 @dataclass(slots=True)

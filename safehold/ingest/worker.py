@@ -34,7 +34,8 @@ def _local_path(source: EvidenceSource, ref: str) -> Path | None:
 
 def run_batch(task: BatchTask, settings: Settings, source: EvidenceSource | None = None) -> Iterator[RecordsChunk]:
     source = source or open_source(task.source_kind, Path(task.source_path))
-    analyser = Analyser(settings.limits, settings.tmp_dir / f"worker-{os.getpid()}")
+    analyser = Analyser(settings.limits, settings.tmp_dir / f"worker-{os.getpid()}", settings.video,
+                        settings.derived_dir)
     pending: list[FileRecord] = []
     bytes_done = 0
     for index in range(task.start, len(task.entries)):

@@ -40,6 +40,7 @@ from safehold.match._pdq_bits import (
     as_hash_array,
     bytes_to_hex,
     hex_to_bytes,
+    popcount_distances,
 )
 from safehold.match._pdq_tables import Tables, build_tables, empty_tables
 from safehold.match._store import IndexFormatError, read_index, write_index
@@ -53,6 +54,7 @@ __all__ = [
     "PdqIndex",
     "bytes_to_hex",
     "hex_to_bytes",
+    "popcount_distances",
 ]
 
 FORMAT = "safehold-pdq-index"

@@ -68,8 +68,15 @@ def iter_files(
                 "pdq": c.pdq if c else None,
                 "pdq_quality": c.pdq_quality if c else None,
                 "exif": c.exif if c else None,
+                **(_video(c) if c is not None and c.media_kind == "video" else {}),
                 "error": f"{f.error_code}: {f.error_message}" if f.error_code else None,
             }
+
+
+def _video(c: Content) -> dict[str, Any]:
+    return {"video": {"container": c.container, "duration": c.duration, "frame_rate": c.frame_rate,
+                      "video_codec": c.video_codec, "audio_codec": c.audio_codec, "metadata": c.video_meta,
+                      "vpdq_frames": c.vpdq_frames, "contact_sheet": c.contact_sheet}}
 
 
 def case_summary(ctx: ServiceContext, case_ref: str | int) -> dict[str, Any]:
@@ -93,6 +100,11 @@ def case_summary(ctx: ServiceContext, case_ref: str | int) -> dict[str, Any]:
             .select_from(FileInstance).join(Content, Content.sha256 == FileInstance.sha256)
             .where(in_case, Content.pdq.is_not(None))
         ) or 0
+        with_vpdq = s.scalar(
+            select(func.count(func.distinct(Content.sha256)))
+            .select_from(FileInstance).join(Content, Content.sha256 == FileInstance.sha256)
+            .where(in_case, Content.vpdq_frames > 0)
+        ) or 0
         errors = dict(s.execute(
             select(FileInstance.error_code, func.count()).where(in_case, FileInstance.error_code.is_not(None))
             .group_by(FileInstance.error_code)
@@ -115,6 +127,7 @@ def case_summary(ctx: ServiceContext, case_ref: str | int) -> dict[str, Any]:
             "unique_contents": unique,
             "by_media_type": {str(k): v for k, v in sorted(by_kind.items(), key=lambda kv: str(kv[0]))},
             "images_with_pdq": with_pdq,
+            "videos_with_vpdq": with_vpdq,
             "camera_serials": cameras,
             "errors": sum(errors.values()),
             "errors_by_code": dict(sorted(errors.items())),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
@@ -14,9 +15,11 @@ from safehold.ingest.pipeline import IngestProgress, ingest_evidence
 from safehold.services.cases import resolve_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import get_evidence, record_custody
-from safehold.services.matching import MatchReport, match_case
 from safehold.store.hashset_models import HashSet
 from safehold.store.models import EvidenceItem, FileInstance
+
+if TYPE_CHECKING:  # matching (numpy, the PDQ index) loads only when there are sets to match
+    from safehold.services.matching import MatchReport
 
 __all__ = ["EvidenceRun", "IngestResult", "run_ingest"]
 
@@ -94,5 +97,8 @@ def run_ingest(
         runs.append(run)
     with ctx.db.session() as s:
         have_sets = s.scalar(select(func.count()).select_from(HashSet)) or 0
-    match = match_case(ctx, case_id) if have_sets else None
-    return IngestResult(case_id, runs, match)
+    if not have_sets:
+        return IngestResult(case_id, runs, None)
+    from safehold.services.matching import match_case
+
+    return IngestResult(case_id, runs, match_case(ctx, case_id))

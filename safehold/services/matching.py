@@ -1,4 +1,5 @@
-"""Matching use cases: exact (in SQL) and perceptual (PDQ index), for one case or all.
+"""Matching use cases: exact (in SQL), perceptual (PDQ index) and video (vPDQ, in
+``services.video_matching``), for one case or all.
 
 The PDQ index is cached in the data directory and tagged with the store's hash-set
 generation; any import or removal bumps the generation, so a stale index is rebuilt on next
@@ -20,6 +21,7 @@ from safehold.core.clock import utcnow
 from safehold.match.pdq_index import PdqIndex, hex_to_bytes
 from safehold.services.cases import resolve_case
 from safehold.services.context import ServiceContext
+from safehold.services.video_matching import match_case_videos
 from safehold.store.hashset_models import HashEntry, HashSet
 from safehold.store.hashset_repo import case_contents, exact_match, generation, insert_pdq_matches
 from safehold.store.models import Case, Content
@@ -38,6 +40,10 @@ class MatchReport:
     exact_added: int
     pdq_added: int
     pdq_queries: int
+    videos: int = 0  # videos compared (vPDQ)
+    video_matches: int = 0  # against listed videos
+    video_frame_matches: int = 0  # video frames against listed images
+    video_links: int = 0  # pairs of videos sharing footage, across all cases
 
 
 def _index_dir(ctx: ServiceContext) -> Path:
@@ -81,8 +87,8 @@ def load_pdq_index(ctx: ServiceContext) -> tuple[PdqIndex, dict[int, tuple[int, 
     return index, meta
 
 
-def _pdq_match(ctx: ServiceContext, case_id: int | None) -> tuple[int, int]:
-    index, meta = load_pdq_index(ctx)
+def _pdq_match(ctx: ServiceContext, case_id: int | None, index: PdqIndex,
+               meta: dict[int, tuple[int, int | None]]) -> tuple[int, int]:
     if len(index) == 0:
         return 0, 0
     with ctx.db.session() as s:
@@ -131,8 +137,11 @@ def match_case(ctx: ServiceContext, case_ref: str | int) -> MatchReport:
     with ctx.db.session() as s:
         case_id = resolve_case(s, case_ref).id
         exact = exact_match(s, case_id)
-    pdq_added, queries = _pdq_match(ctx, case_id)
-    return MatchReport(case_id, exact, pdq_added, queries)
+    index, meta = load_pdq_index(ctx)
+    pdq_added, queries = _pdq_match(ctx, case_id, index, meta)
+    video = match_case_videos(ctx, case_id, index, meta)
+    return MatchReport(case_id, exact, pdq_added, queries, video.videos, video.listed_video_matches,
+                       video.frame_image_matches, video.video_links)
 
 
 def match_all(ctx: ServiceContext) -> list[MatchReport]:

@@ -12,8 +12,9 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from safehold.hashing.vpdq import FRAME_DTYPE, unpack_frames
 from safehold.ingest.records import BatchTask, FileRecord
-from safehold.store.models import Content, FileInstance, IngestBatch
+from safehold.store.models import Content, FileInstance, IngestBatch, VideoFrame
 
 __all__ = ["done_batches", "finish_batch", "insert_ignore", "write_records"]
 
@@ -36,7 +37,7 @@ def _content_row(r: FileRecord) -> dict[str, Any] | None:
     c = r.content
     if c is None:
         return None
-    exif = c.exif or {}
+    exif = c.exif or c.video_meta or {}
     return {
         "sha256": c.sha256, "md5": c.md5, "sha1": c.sha1, "size": c.size, "mime": c.mime,
         "media_kind": c.media_kind, "image_format": c.image_format, "width": c.width,
@@ -44,7 +45,18 @@ def _content_row(r: FileRecord) -> dict[str, Any] | None:
         "pdq_dihedral": c.pdq_dihedral, "exif": c.exif,
         "camera_make": _clip(exif.get("make")), "camera_model": _clip(exif.get("model")),
         "camera_serial": _clip(exif.get("body_serial")),
+        "container": c.container, "duration": c.duration, "frame_rate": c.frame_rate,
+        "video_codec": c.video_codec, "audio_codec": c.audio_codec, "video_meta": c.video_meta,
+        "vpdq_frames": len(c.vpdq) // FRAME_DTYPE.itemsize if c.vpdq else None, "contact_sheet": c.contact_sheet,
     }
+
+
+def _frame_rows(r: FileRecord) -> list[dict[str, Any]]:
+    c = r.content
+    if c is None or not c.vpdq:
+        return []
+    return [{"sha256": c.sha256, "frame": int(f["frame"]), "timestamp": int(f["ms"]) / 1000,
+             "quality": int(f["quality"]), "pdq": f["pdq"].tobytes()} for f in unpack_frames(c.vpdq)]
 
 
 def _clip(v: object) -> str | None:
@@ -89,13 +101,18 @@ def _file_row(evidence_id: int, seq: int, r: FileRecord) -> dict[str, Any]:
 
 def write_records(session: Session, evidence_id: int, seq: int, records: Iterable[FileRecord]) -> int:
     contents: dict[str, dict[str, Any]] = {}
+    frames: dict[str, list[dict[str, Any]]] = {}
     files = []
     for r in records:
         row = _content_row(r)
-        if row is not None:
-            contents.setdefault(row["sha256"], row)
+        if row is not None and row["sha256"] not in contents:
+            contents[row["sha256"]] = row
+            if r.content is not None and r.content.vpdq:
+                frames[row["sha256"]] = _frame_rows(r)
         files.append(_file_row(evidence_id, seq, r))
     insert_ignore(session, Content.__table__, list(contents.values()), ["sha256"])  # type: ignore[arg-type]
+    for rows in frames.values():
+        insert_ignore(session, VideoFrame.__table__, rows, ["sha256", "frame"])  # type: ignore[arg-type]
     insert_ignore(session, FileInstance.__table__, files, ["locator_hash"])  # type: ignore[arg-type]
     return len(files)
 

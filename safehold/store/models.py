@@ -15,10 +15,13 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -35,6 +38,7 @@ __all__ = [
     "EvidenceItem",
     "FileInstance",
     "IngestBatch",
+    "VideoFrame",
 ]
 
 NAMING = {
@@ -125,6 +129,27 @@ class Content(Base):
     camera_make: Mapped[str | None] = mapped_column(String(100))
     camera_model: Mapped[str | None] = mapped_column(String(100))
     camera_serial: Mapped[str | None] = mapped_column(String(100), index=True)
+    # Videos: the frames' PDQs are in ``video_frames``; the contact sheet is a derived file.
+    container: Mapped[str | None] = mapped_column(String(60))
+    duration: Mapped[float | None] = mapped_column(Float)
+    frame_rate: Mapped[float | None] = mapped_column(Float)
+    video_codec: Mapped[str | None] = mapped_column(String(40))
+    audio_codec: Mapped[str | None] = mapped_column(String(40))
+    video_meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    vpdq_frames: Mapped[int | None] = mapped_column(Integer)
+    contact_sheet: Mapped[str | None] = mapped_column(String(200))
+
+
+class VideoFrame(Base):
+    """One sampled frame of a video's vPDQ fingerprint: display index, time, PDQ quality and bits."""
+
+    __tablename__ = "video_frames"
+
+    sha256: Mapped[str] = mapped_column(ForeignKey("contents.sha256", ondelete="CASCADE"), primary_key=True)
+    frame: Mapped[int] = mapped_column(Integer, primary_key=True)
+    timestamp: Mapped[float] = mapped_column(Float)
+    quality: Mapped[int] = mapped_column(SmallInteger)
+    pdq: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class FileInstance(Base):

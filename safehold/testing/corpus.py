@@ -112,6 +112,17 @@ def build_demo_evidence(root: Path, photos: int = 9) -> CorpusManifest:
                          gps=(33.6844 + i / 100, 73.0479 - i / 100, 540.0) if i % 2 == 0 else None)
         put(f"DCIM/100CANON/IMG_{i + 1:04d}.JPG", data)
 
+    # A phone clip, and a trimmed, watermarked copy of it shared onwards: vPDQ links the two.
+    from safehold.testing.videos import Edit, edit_video, make_video  # PyAV: only when a corpus is built
+
+    clip_rel, copy_rel = "DCIM/100CANON/MVI_0010.MP4", "Videos/shared/clip_0010.mp4"
+    for rel in (clip_rel, copy_rel):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    clip = make_video(root / clip_rel, seconds=8, seed=3)
+    m.add((("fs", "/" + clip_rel),), clip.read_bytes())
+    shared = edit_video(clip, root / copy_rel, Edit(start=2.0, end=7.0, watermark=True))
+    m.add((("fs", "/" + copy_rel),), shared.read_bytes())
+
     # Near-duplicates of the first two photos, as they circulate (resized, re-encoded, cropped…).
     for base_index in (0, 1):
         for vname, vimg in variants(originals[base_index]).items():

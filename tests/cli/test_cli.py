@@ -89,3 +89,22 @@ def test_hashset_match_triage_export(tmp_path: Path, corpus: CorpusManifest) -> 
     run(data, "export", "vics", "op", "-o", str(out_file))
     assert json.loads(out_file.read_text())["value"][0]["SourceApplicationName"] == "Safehold"
     assert "removed set 1" in run(data, "hashset", "remove", "1")
+
+
+def test_console_script_main_is_not_re_run_by_workers(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """multiprocessing re-runs a main *script* in each worker; a '.__main__' spec is skipped."""
+    import sys
+    import types
+    from multiprocessing import spawn
+
+    from safehold.cli.app import _main_is_a_module
+
+    script = types.ModuleType("__main__")
+    script.__file__ = "/usr/local/bin/safehold"
+    script.__spec__ = None
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    assert "init_main_from_path" in spawn.get_preparation_data("w")
+    _main_is_a_module()
+    data = spawn.get_preparation_data("w")
+    assert "init_main_from_path" not in data
+    assert data["init_main_from_name"] == "safehold.cli.__main__"
