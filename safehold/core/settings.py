@@ -32,6 +32,8 @@ class VideoSettings(BaseModel):
     seconds_per_hash: float = Field(1.0, gt=0, description="vPDQ samples one frame per this many seconds")
     exact: bool = Field(False, description="decode every frame at full size, as Meta's reference vpdq does")
     contact_frames: int = Field(16, ge=0, le=100, description="frames on a contact sheet (0: none)")
+    decode_threads: int = Field(0, ge=0, le=64, description="decoders working on one video's GOPs at once "
+                                                            "(fast mode; 0: one per usable CPU, at most 8)")
 
 
 class WebSettings(BaseModel):

@@ -14,6 +14,9 @@ presentation time, key flag and whether it is a *reference* picture (from its NA
   frame resets prediction); a GOP with leading pictures (open GOP, which may refer back
   across the key frame) is not closed and keeps its tail.
 
+Closed GOPs also decode independently of each other, so ``split`` cuts the stream at their key
+frames into ranges that separate decoders (one per core) can work on at once.
+
 Anything unusual — a packet without a presentation time, two packets with the same one,
 HEVC temporal sub-layers, another codec — yields no plan, and every packet is decoded.
 """
@@ -22,9 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Final
 
-__all__ = ["PacketInfo", "PacketPlan", "is_non_reference", "make_plan", "nal_length_size"]
+__all__ = ["PacketInfo", "PacketPlan", "is_non_reference", "make_plan", "nal_length_size", "split"]
 
 PLAN_CODECS: Final = frozenset({"h264", "hevc"})
 
@@ -47,6 +51,8 @@ class PacketPlan:
     rank: dict[int, int]
     needed: frozenset[int]
     frames: int  # shown frames (display indexes 0 .. frames-1)
+    closed: tuple[int, ...] = ()  # decode-order indexes of the key frames that start a closed GOP
+    weight: tuple[int, ...] = ()  # needed packets before each decode-order index (prefix sums)
 
     @property
     def skipped(self) -> int:
@@ -105,6 +111,7 @@ def make_plan(packets: list[PacketInfo], modulus: int, keep: set[int] | None = N
     extra = keep or set()
     sampled = [not p.discard and (rank[p.pts] % modulus == 0 or rank[p.pts] in extra) for p in packets]
     needed: set[int] = set()
+    closed: list[int] = []
     # Walk backwards: a reference picture is needed while a sampled picture follows it in its GOP.
     want_refs = False
     gop_end = len(packets)
@@ -117,7 +124,31 @@ def make_plan(packets: list[PacketInfo], modulus: int, keep: set[int] | None = N
         if p.key and _closes(packets, i, gop_end):
             want_refs = False
             gop_end = i
-    return PacketPlan(rank, frozenset(needed), len(shown))
+            closed.append(i)
+    weight = [0]
+    for p in packets:
+        weight.append(weight[-1] + (p.pts in needed))
+    return PacketPlan(rank, frozenset(needed), len(shown), tuple(reversed(closed)), tuple(weight))
+
+
+def split(plan: PacketPlan, parts: int) -> list[tuple[int, int]]:
+    """Decode-order ranges ``[start, end)`` covering the stream, at most ``parts`` of them, with
+    about the same number of needed packets each. Every range but the first starts at the key
+    frame of a closed GOP, so a fresh decoder given only that range decodes it as the whole
+    stream would have (the first range starts where the stream does)."""
+    total = len(plan.weight) - 1
+    if parts <= 1 or not plan.closed or total <= 0:
+        return [(0, total)]
+    need = plan.weight[-1]
+    cuts: list[int] = []
+    for k in range(1, parts):
+        goal = need * k / parts
+        # the closed key frame whose needed-packet count before it is nearest the goal
+        best = min(plan.closed, key=lambda i: abs(plan.weight[i] - goal))
+        if best > (cuts[-1] if cuts else 0):
+            cuts.append(best)
+    bounds = [0, *cuts, total]
+    return [(a, b) for a, b in pairwise(bounds) if b > a]
 
 
 def _closes(packets: list[PacketInfo], key: int, end: int) -> bool:

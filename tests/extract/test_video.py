@@ -7,6 +7,7 @@ import io
 import struct
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -14,8 +15,10 @@ from PIL import Image
 from safehold.core.errors import ErrorCode, ItemProblem
 from safehold.core.locator import Locator
 from safehold.core.settings import Limits, VideoSettings
+from safehold.extract import video as video_module
+from safehold.extract._video_plan import make_plan, split
 from safehold.extract.contact_sheet import contact_sheet_path
-from safehold.extract.video import VideoFacts, analyse_video
+from safehold.extract.video import VideoFacts, _opener, _probe, analyse_video
 from safehold.hashing.pdq import pdq_distance
 from safehold.hashing.vpdq import format_reference_lines, frames_from_packed, pack_frames, parse_vpdq_text
 from safehold.ingest.analyse import Analyser, Candidate
@@ -74,6 +77,64 @@ def test_fast_mode_stays_close_to_exact(videos: dict[str, Path], name: str) -> N
     assert exact.decoded == round(exact.duration or 0) * 10
     assert [x.frame for x in fast.frames] == [x.frame for x in exact.frames]
     assert max(pdq_distance(a.pdq, b.pdq) for a, b in zip(fast.frames, exact.frames, strict=True)) <= 10
+
+
+@pytest.fixture(scope="module")
+def gop_videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """20 s with a key frame every 2 s and B-frames: ten closed GOPs to share out among decoders."""
+    d = tmp_path_factory.mktemp("gops")
+    closed265 = {"x265-params": "log-level=error:keyint=20:min-keyint=20:open-gop=0"}
+    return {
+        "mkv": make_video(d / "a.mkv", seconds=20, seed=5, preset="medium", options={"g": "20"}),
+        "mp4": make_video(d / "b.mp4", seconds=20, seed=5, preset="medium", options={"g": "20"}),
+        "hevc": make_video(d / "c.mp4", seconds=20, seed=5, preset="medium", codec="libx265", options=closed265),
+    }
+
+
+def _ranges(path: Path, codec: str, parts: int) -> list[tuple[int, int]]:
+    infos, problem = _probe(_opener(path), codec)
+    plan = make_plan(infos, 10)
+    assert problem is None and plan is not None
+    return split(plan, parts)
+
+
+@pytest.mark.parametrize(("name", "codec"), [("mkv", "h264"), ("mp4", "h264"), ("hevc", "hevc")])
+def test_parallel_decoders_give_the_same_fingerprint(gop_videos: dict[str, Path], name: str, codec: str) -> None:
+    path = gop_videos[name]
+    assert len(_ranges(path, codec, 4)) == 4  # the stream really is shared out
+    one = analyse_video(path, LIMITS, VideoSettings(decode_threads=1))
+    four = analyse_video(path, LIMITS, VideoSettings(decode_threads=4))
+    assert one.error is None and four.error is None
+    assert [x.frame for x in four.frames] == list(range(0, 200, 10))
+    assert four.frames == one.frames
+    assert four.decoded == one.decoded and four.skipped_packets == one.skipped_packets
+    assert [t for t, _ in four.thumbnails] == [t for t, _ in one.thumbnails]
+
+
+def test_a_range_whose_seek_cannot_be_trusted_demuxes_from_the_start(
+        gop_videos: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    real = video_module._seek
+    calls: list[int] = []
+
+    def unknown_positions(container: Any, stream: Any, positions: dict[int, int], infos: Any, lo: int) -> int:
+        calls.append(lo)
+        return real(container, stream, {}, infos, lo)  # no packet is recognised after the seek
+
+    monkeypatch.setattr(video_module, "_seek", unknown_positions)
+    four = analyse_video(gop_videos["mp4"], LIMITS, VideoSettings(decode_threads=4))
+    assert len(calls) == 4
+    assert four.error is None
+    assert four.frames == analyse_video(gop_videos["mp4"], LIMITS, VideoSettings(decode_threads=1)).frames
+
+
+def test_truncated_video_in_parallel_keeps_the_ranges_before_the_cut(tmp_path: Path,
+                                                                     gop_videos: dict[str, Path]) -> None:
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(truncated(gop_videos["mkv"].read_bytes(), 0.6))
+    f = analyse_video(cut, LIMITS, VideoSettings(decode_threads=4))
+    assert f.error is not None and f.error.code is ErrorCode.CORRUPT and "truncated" in f.error.message
+    assert 8 <= len(f.frames) < 20
+    assert [x.frame for x in f.frames] == list(range(0, 10 * len(f.frames), 10))  # no hole between ranges
 
 
 def test_sampling_rate_is_configurable(videos: dict[str, Path]) -> None:
