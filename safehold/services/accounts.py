@@ -6,6 +6,7 @@ Every change is audited.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -37,8 +38,13 @@ __all__ = [
 
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()  # argon2id with the library's current recommended cost (RFC 9106 low-memory)
-# Verified against when a name is unknown, so an unknown name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("safehold-timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when a name is unknown, so an unknown name costs as long as a wrong password.
+    Made on first use: an argon2 hash costs ~0.1 s, which every CLI command paid at import."""
+    return _hasher.hash("safehold-timing-equaliser")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +65,7 @@ def hash_password(password: str) -> str:
 def check_password(stored: str | None, password: str) -> bool:
     """Constant work whether or not the user exists."""
     try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 
