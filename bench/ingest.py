@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import functools
 import hashlib
 import json
@@ -219,11 +220,13 @@ def _draft_pdq(path: Path) -> int:
 
 # ---------------------------------------------------------------- safehold
 class RssPoller(threading.Thread):
-    """Peak of the summed RSS of a process and all its descendants, sampled every 0.2 s."""
+    """Peak of the summed RSS of a process and all its descendants, sampled every 0.2 s; also
+    remembers every descendant seen, so that ``reap_orphans`` can collect their CPU time."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.root, self.peak, self.stopped = psutil.Process(pid), 0, threading.Event()
+        self.seen: set[int] = set()
 
     def run(self) -> None:
         while not self.stopped.is_set():
@@ -232,11 +235,44 @@ class RssPoller(threading.Thread):
                 procs = [self.root, *self.root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 return
+            self.seen.update(p.pid for p in procs[1:])
             for p in procs:
                 with contextlib.suppress(psutil.Error):
                     total += p.memory_info().rss
             self.peak = max(self.peak, total)
             self.stopped.wait(0.2)
+
+
+def become_subreaper() -> bool:
+    """Adopt orphaned descendants (Linux ``PR_SET_CHILD_SUBREAPER``).
+
+    Safehold's workers are children of multiprocessing's forkserver, which Safehold never waits
+    for: when Safehold exits, the forkserver and its workers' CPU time would be nobody's child
+    time here and count as "other" load. Adopted and reaped by the bench, their time is ours.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(36, 1, 0, 0, 0) == 0)  # 36: PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans(pids: set[int], wait: float = 5.0) -> None:
+    """Wait for the adopted descendants in ``pids`` (they exit once Safehold has), so that their
+    CPU time joins this process's child times; gives up on any still running after ``wait``."""
+    deadline = time.monotonic() + wait
+    left = set(pids)
+    while left and time.monotonic() < deadline:
+        for pid in list(left):
+            try:
+                done, _status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:  # not ours: reaped by its own parent, whose time we get
+                left.discard(pid)
+                continue
+            if done:
+                left.discard(pid)
+        if left:
+            time.sleep(0.02)
 
 
 @dataclass(slots=True)
@@ -271,6 +307,7 @@ def safehold_ingest(cmd: list[str], env: dict[str, str]) -> Outcome:
     out, err = proc.communicate()
     poller.stopped.set()
     poller.join()
+    reap_orphans(poller.seen)
     ok = proc.returncode in (0, EXIT_ITEM_ERRORS)
     note = f"rc={proc.returncode} " + (_last_line(out) if ok else _last_line(err))
     return Outcome(ok, poller.peak, note)
@@ -463,6 +500,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     args = parse_args(argv)
     _TARGET, source = draft_target()
     print(f"draft target for the decode limit: {_TARGET} ({source})")
+    if not become_subreaper():
+        print("note: could not adopt orphaned processes: Safehold's worker CPU may show as 'other' load")
     bench = Bench(args, cache=args.cache)
     for phase in PHASES:
         if phase not in args.skip.split(","):
