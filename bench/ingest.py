@@ -187,20 +187,32 @@ def _tx_pdq(path: Path) -> int:
     return len(PdqSignal.hash_from_file(path))
 
 
-def draft_target() -> tuple[tuple[int, int], str]:
-    """The size Safehold asks the JPEG decoder for (``img.draft``), read from its image extractor."""
+def draft_target() -> tuple[tuple[int, int], str, str]:
+    """The size and mode Safehold asks the JPEG decoder for (``img.draft``), read from its image
+    extractor, so that the decode limit decodes exactly what Safehold decodes."""
     try:
-        from safehold.extract.image import DRAFT_SIZE
+        from safehold.extract.image import DRAFT_MODE, DRAFT_SIZE
 
-        return (int(DRAFT_SIZE[0]), int(DRAFT_SIZE[1])), "safehold.extract.image.DRAFT_SIZE"
+        return ((int(DRAFT_SIZE[0]), int(DRAFT_SIZE[1])), str(DRAFT_MODE),
+                "safehold.extract.image.DRAFT_SIZE, DRAFT_MODE")
     except Exception:  # broken while being edited: fall back to the value it had when this was written
-        return (640, 640), "assumed (640, 640): safehold.extract.image did not import"
+        return (640, 640), "L", "assumed (640, 640), L: safehold.extract.image did not import"
 
 
 _TARGET: tuple[int, int] = (640, 640)
+_MODE = "L"
 
 
 def _draft_decode(path: Path) -> int:
+    """The decode limit: Safehold's draft decode (size and mode) and nothing else."""
+    with Image.open(path) as img:
+        img.draft(_MODE, _TARGET)
+        img.load()
+        return img.size[0]
+
+
+def _draft_decode_rgb(path: Path) -> int:
+    """The same decode in RGB, as a plain Pillow loop does it: shows what decoding luma only saves."""
     with Image.open(path) as img:
         img.draft("RGB", _TARGET)
         img.load()
@@ -213,7 +225,7 @@ def _draft_pdq(path: Path) -> int:
 
     with Image.open(path) as img:
         source = img.size
-        img.draft("RGB", _TARGET)
+        img.draft(_MODE, _TARGET)
         img.load()
         return len(pdq_from_image(img, source_size=source).hash_hex)
 
@@ -439,6 +451,8 @@ class Bench:
             self.ratio(sh, dec, "files_s", 0.8 if phase == "jpeg12" else None)
             self.ratio(sh, peer("decode+pdq limit", _draft_pdq), "files_s", None)
             self.ratio(sh, tx, "files_s", 5.0 if phase == "jpeg12" else None)
+            if _MODE != "RGB":  # what a plain Pillow loop (colour decode) would give as the limit
+                self.ratio(sh, peer("decode limit RGB", _draft_decode_rgb), "files_s", None)
         elif phase == "startup":  # what every ingest pays before and after the files: imports, workers, DB
             self.checks.append(Check(phase, "safehold fixed cost: ingest of one tiny file (s)", sh.seconds,
                                      "info", None))
@@ -496,10 +510,16 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Iterable[str] | None = None) -> int:
-    global _TARGET
+    global _TARGET, _MODE
+    if argv is None and os.environ.get("OPENBLAS_NUM_THREADS") is None:
+        # As Safehold's workers do (ingest.executor): one BLAS thread per process, so that the
+        # decode+pdq peer's pool of one process per core does not oversubscribe the cores.
+        # The variable must be set before numpy loads: start again with it.
+        os.environ.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+        os.execv(sys.executable, [sys.executable, *sys.argv])
     args = parse_args(argv)
-    _TARGET, source = draft_target()
-    print(f"draft target for the decode limit: {_TARGET} ({source})")
+    _TARGET, _MODE, source = draft_target()
+    print(f"draft target for the decode limit: {_TARGET}, mode {_MODE} ({source})")
     if not become_subreaper():
         print("note: could not adopt orphaned processes: Safehold's worker CPU may show as 'other' load")
     bench = Bench(args, cache=args.cache)

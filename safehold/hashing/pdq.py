@@ -1,21 +1,16 @@
-"""PDQ perceptual hashes through ``pdqhash`` (Meta's reference C++ core).
+"""PDQ perceptual hashes of still images, in Meta's hex form.
 
 Hex form: the 256 bits big-endian, bit 255 first — what Meta's C++ ``Hash256::format`` prints,
 what python-threatexchange's ``PdqSignal`` stores, and what shared hash lists carry.
-``pdqhash`` returns the bits already in that order (index 0 is bit 255), so the hex is
-simply the packed bit vector.
 
-Speed: the reference filters at full resolution (~0.3 s for 12 MP). ``pdq_from_image``
-first resizes any side longer than ``PDQ_WORK_SIZE`` to exactly that size. 896 = 7 * 128
-gives the Jarosz box filter an odd window of 7 (centred, unlike the even windows of 512 or
-768 that shift the image by a pixel and cost up to 20 bits) and an exact 64-cell sampling
-grid; it is not a power of two (those are ~2x slower in ``pdqhash``). Measured against
-full-resolution hashes of natural photos from 0.5 to 24 MP: at most 8 bits apart, mean 2,
-inside Meta's 10-bit bar; over 19 scikit-image samples x 8 sizes the one exception was a
-synthetic colour wheel squashed from 4900x2450 (12 bits). PDQ ends at 64x64 whatever the aspect ratio, so squashing the
-long side changes nothing else. Structureless textures (brick, gravel) are the exception:
-their bits sit at the median and flip under any resampling, even a 1-pixel crop of the
-full image. Pass ``work_size=None`` for the unmodified reference.
+Stills are hashed by ``pdq_linear`` (the reference's filter as matrix products, bit-for-bit
+``pdqhash`` on full-resolution pixels). Speed: the reference filters at full resolution (~0.3 s
+for 12 MP). A JPEG decoded at reduced size (Pillow ``draft``, see ``extract.image``) and any
+image whose short side is at least twice ``PDQ_WORK_SIZE`` (box-averaged by an integer factor
+with Pillow's ``reduce``) are hashed by applying the full-resolution filter to the block means,
+which stays within a few bits of the full-resolution hash (Meta's bar is 10 at quality >= 80).
+Pass ``work_size=None`` to hash every pixel. Video frames still go through ``pdqhash`` (see
+``hashing.vpdq``), whose exact mode must reproduce the reference ``vpdq`` byte for byte.
 """
 
 from __future__ import annotations
@@ -26,8 +21,9 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-import pdqhash
 from PIL import Image
+
+from safehold.hashing.pdq_linear import LUMA_WEIGHTS, pdq_bits_of_luma
 
 __all__ = [
     "DIHEDRAL_ORDER",
@@ -41,14 +37,16 @@ __all__ = [
     "pdq_distance",
     "pdq_from_image",
     "pdq_with_dihedral",
+    "reduction",
     "rgb_array",
-    "work_dimensions",
 ]
 
 #: Stable hasher name (storage key).
 PDQ_NAME: Final = "pdq"
 PDQ_HEX_LEN: Final = 64
-PDQ_WORK_SIZE: Final = 896
+#: Images whose short side is at least twice this are box-averaged by an integer factor first,
+#: never below it (JPEGs get the same from their draft decode, ``extract.image.DRAFT_SIZE``).
+PDQ_WORK_SIZE: Final = 640
 
 #: Order of ``pdq_dihedral``'s hashes (``pdqhash.compute_dihedral``'s order).
 DIHEDRAL_ORDER: Final = (
@@ -100,19 +98,23 @@ def _checked(hash_hex: str) -> str:
     return hash_hex
 
 
-def work_dimensions(
-    size: tuple[int, int], source_size: tuple[int, int] | None = None, work_size: int = PDQ_WORK_SIZE
-) -> tuple[int, int]:
-    """Dimensions to hash at: each side whose *source* length exceeds ``work_size`` becomes it.
+def reduction(size: tuple[int, int], source_size: tuple[int, int] | None = None,
+              work_size: int | None = PDQ_WORK_SIZE) -> int:
+    """The integer factor by which ``size`` is (``source_size`` given: was) reduced for hashing.
 
-    ``source_size`` is the full-resolution size when ``size`` comes from a reduced decode
-    (JPEG draft); a side that was long at source is brought to ``work_size`` even if the
-    reduced decode made it shorter, so the filter matches the full-resolution one.
+    With ``source_size`` (a JPEG draft decode), the factor the decoder used: 1, 2, 4 or 8, found
+    from the rounded-up sizes it produces. Otherwise the factor ``reduce`` should apply: the
+    largest that keeps the short side at ``work_size`` or more (1 when ``work_size`` is None).
+    Raises ``ValueError`` when ``size`` is no whole-factor reduction of ``source_size``.
     """
-    src_w, src_h = source_size or size
-    width = work_size if src_w > work_size else size[0]
-    height = work_size if src_h > work_size else size[1]
-    return width, height
+    if source_size is not None and source_size != size:
+        for factor in (2, 4, 8):
+            if tuple(-(-side // factor) for side in source_size) == size:
+                return factor
+        raise ValueError(f"{size} is not {source_size} reduced by 2, 4 or 8")
+    if work_size is None:
+        return 1
+    return max(1, min(size) // work_size)
 
 
 def rgb_array(img: Image.Image) -> npt.NDArray[np.uint8]:
@@ -139,16 +141,23 @@ def rgb_array(img: Image.Image) -> npt.NDArray[np.uint8]:
     return np.ascontiguousarray(np.asarray(img), dtype=np.uint8)
 
 
-def _prepared(
-    img: Image.Image, work_size: int | None, source_size: tuple[int, int] | None
-) -> npt.NDArray[np.uint8]:
-    if work_size is not None:
-        target = work_dimensions(img.size, source_size, work_size)
-        if target != img.size:
-            if img.mode not in ("RGB", "L"):
-                img = Image.fromarray(rgb_array(img))
-            img = img.resize(target, Image.Resampling.BILINEAR)
-    return rgb_array(img)
+def _luma(img: Image.Image) -> npt.NDArray[np.float32]:
+    """The reference's luma of ``img``: a greyscale plane as is, anything else through RGB."""
+    if img.mode == "L":
+        return np.asarray(img, dtype=np.float32)
+    return rgb_array(img) @ LUMA_WEIGHTS
+
+
+def _hashes(img: Image.Image, work_size: int | None,
+            source_size: tuple[int, int] | None) -> tuple[list[str], int]:
+    full = source_size or img.size
+    factor = reduction(img.size, source_size, work_size)
+    if source_size is None and factor > 1:
+        if img.mode not in ("RGB", "L"):
+            img = Image.fromarray(rgb_array(img))
+        img = img.reduce(factor)
+    vectors, quality = pdq_bits_of_luma(_luma(img), full, factor)
+    return [bits_to_hex(v) for v in vectors], quality
 
 
 def pdq_from_image(
@@ -157,9 +166,10 @@ def pdq_from_image(
     work_size: int | None = PDQ_WORK_SIZE,
     source_size: tuple[int, int] | None = None,
 ) -> PdqResult:
-    """PDQ of the pixels as stored (EXIF orientation is not applied, as in Meta's tools)."""
-    bits, quality = pdqhash.compute(_prepared(img, work_size, source_size))
-    return PdqResult(bits_to_hex(bits), int(quality))
+    """PDQ of the pixels as stored (EXIF orientation is not applied, as in Meta's tools).
+    ``source_size``: the full-resolution size of an image decoded reduced (JPEG draft)."""
+    hexes, quality = _hashes(img, work_size, source_size)
+    return PdqResult(hexes[0], quality)
 
 
 def pdq_dihedral(
@@ -172,8 +182,7 @@ def pdq_dihedral(
 
     Lets a query match a copy that was rotated or mirrored, which plain PDQ does not.
     """
-    vectors, _quality = pdqhash.compute_dihedral(_prepared(img, work_size, source_size))
-    return [bits_to_hex(v) for v in vectors]
+    return _hashes(img, work_size, source_size)[0]
 
 
 def pdq_with_dihedral(
@@ -182,11 +191,10 @@ def pdq_with_dihedral(
     work_size: int | None = PDQ_WORK_SIZE,
     source_size: tuple[int, int] | None = None,
 ) -> tuple[PdqResult, list[str]]:
-    """PDQ and its eight dihedral hashes from one pass (about 1 ms more than PDQ alone).
+    """PDQ and its eight dihedral hashes from one pass (the DCT's sign flips and transposes).
 
     Ingest stores all eight so that a rotated or mirrored copy of a listed image matches
     without decoding the evidence again; the first is the plain PDQ hash.
     """
-    vectors, quality = pdqhash.compute_dihedral(_prepared(img, work_size, source_size))
-    hexes = [bits_to_hex(v) for v in vectors]
-    return PdqResult(hexes[0], int(quality)), hexes
+    hexes, quality = _hashes(img, work_size, source_size)
+    return PdqResult(hexes[0], quality), hexes

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pdqhash
 import pytest
 from PIL import Image
 
@@ -14,8 +15,10 @@ from safehold.hashing.pdq import (
     pdq_dihedral,
     pdq_distance,
     pdq_from_image,
-    work_dimensions,
+    pdq_with_dihedral,
+    reduction,
 )
+from safehold.hashing.pdq_linear import axis_operator
 from safehold.testing.images import encode, sample_photo, synthetic_photo, variants
 
 # Computed by python-threatexchange 1.2.17 (``pdq_hasher.pdq_from_bytes``) on
@@ -102,12 +105,46 @@ def test_dihedral_order_and_original() -> None:
 def test_work_size_close_to_full_resolution() -> None:
     img = synthetic_photo(4, (2400, 1600))
     fast, full = pdq_from_image(img), pdq_from_image(img, work_size=None)
-    assert pdq_distance(fast.hash_hex, full.hash_hex) <= 10
-    assert work_dimensions((2400, 1600)) == (PDQ_WORK_SIZE, PDQ_WORK_SIZE)
-    assert work_dimensions((3000, 500)) == (PDQ_WORK_SIZE, 500)
-    assert work_dimensions((800, 600)) == (800, 600)
-    # A long side that a reduced decode made short is still brought to the working size.
-    assert work_dimensions((1000, 750), source_size=(4000, 3000)) == (PDQ_WORK_SIZE, PDQ_WORK_SIZE)
+    assert pdq_distance(fast.hash_hex, full.hash_hex) <= 4
+    assert reduction((2400, 1600)) == 1600 // PDQ_WORK_SIZE == 2
+    assert reduction((3000, 500)) == 1  # the short side is already below the working size
+    assert reduction((6000, 4000), work_size=None) == 1
+    # A JPEG draft decode: the factor the decoder used, from its rounded-up sizes.
+    assert reduction((1000, 750), source_size=(4000, 3000)) == 4
+    assert reduction((613, 307), source_size=(4900, 2450)) == 8
+    assert reduction((800, 600), source_size=(800, 600)) == 1
+    with pytest.raises(ValueError, match="not"):
+        reduction((896, 672), source_size=(4000, 3000))  # a resize, not a whole factor
+
+
+@pytest.mark.parametrize(("name", "size"), [("astronaut", (300, 200)), ("coffee", (1001, 777)),
+                                            ("page", (555, 999)), ("brick", (1920, 1080)),
+                                            ("colorwheel", (640, 480)), ("moon", (127, 65))])
+def test_bit_for_bit_the_reference_on_full_resolution_pixels(name: str, size: tuple[int, int]) -> None:
+    """The matrix form of the filter against Meta's C++ (``pdqhash``): hash, quality, dihedrals."""
+    img = sample_photo(name, size)
+    vectors, quality = pdqhash.compute_dihedral(np.ascontiguousarray(np.asarray(img.convert("RGB"))))
+    result, dihedral = pdq_with_dihedral(img, work_size=None)
+    assert result.quality == int(quality)
+    assert dihedral == [bits_to_hex(v) for v in vectors]
+
+
+def test_reduced_pixels_stay_close_to_the_full_resolution_hash() -> None:
+    img = sample_photo("chelsea", (4240, 2832))
+    full = pdq_from_image(img, work_size=None).hash_hex
+    for factor in (2, 4, 8):
+        reduced = img.reduce(factor)
+        assert pdq_distance(pdq_from_image(reduced, source_size=img.size).hash_hex, full) <= 4, factor
+    assert pdq_distance(pdq_from_image(img).hash_hex, full) <= 4  # reduce chosen by the working size
+
+
+def test_operator_rows_are_averages() -> None:
+    """Each grid sample is a weighted mean: a flat image maps to itself, whatever the block."""
+    for full, block in ((1, 1), (63, 1), (896, 1), (4000, 4), (4001, 8)):
+        op = axis_operator(full, block)
+        assert op.shape == (64, -(-full // block))
+        assert np.allclose(op.sum(axis=1), 1.0, atol=1e-5)
+        assert (op >= 0).all()
 
 
 @pytest.mark.parametrize("mode", ["L", "P", "LA", "RGBA", "CMYK", "1"])
