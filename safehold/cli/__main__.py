@@ -1,6 +1,6 @@
 """``python -m safehold.cli``"""
 
-from safehold.cli.app import main
+from safehold.cli.entry import main
 
 if __name__ == "__main__":  # spawned workers import this module again; they must not re-run the CLI
     main()

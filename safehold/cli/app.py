@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +10,7 @@ import typer
 from safehold.cli import audit, cases, demo, evidence, exports, hashsets, ingest, matching, results, serve, users
 from safehold.cli.common import State
 
-__all__ = ["app", "main"]
+__all__ = ["app"]
 
 app = typer.Typer(
     name="safehold",
@@ -47,21 +45,3 @@ results.register(app)
 matching.register(app)
 demo.register(app)
 serve.register(app)
-
-
-def main() -> None:
-    _main_is_a_module()
-    app()
-
-
-def _main_is_a_module() -> None:
-    """Name the console script's ``__main__`` as the module it stands for.
-
-    multiprocessing starts each worker by re-running the parent's main *script* by path (here:
-    the whole CLI, ~0.9 s of CPU per worker) unless ``__main__`` has a module spec whose name
-    ends in ``.__main__``, which it skips, as for ``python -m safehold.cli``. CPython 3.11's
-    forkserver ignores a ``__main__`` preload, so this is the one place to avoid the cost.
-    """
-    main_module = sys.modules.get("__main__")
-    if main_module is not None and getattr(main_module, "__spec__", None) is None:
-        main_module.__spec__ = importlib.util.find_spec("safehold.cli.__main__")

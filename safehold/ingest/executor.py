@@ -31,7 +31,7 @@ from safehold.ingest.records import (
     crash_record,
 )
 
-__all__ = ["BatchRunner", "Executor", "InlineExecutor", "LocalProcessExecutor", "make_executor"]
+__all__ = ["BatchRunner", "Executor", "InlineExecutor", "LocalProcessExecutor", "make_executor", "start_forkserver"]
 
 BatchRunner = Callable[[BatchTask, Settings], Iterator[RecordsChunk]]
 
@@ -52,6 +52,18 @@ def _one_thread_per_worker() -> None:
     """
     for name in _POOL_VARIABLES:
         os.environ.setdefault(name, "1")
+
+
+def start_forkserver(preload: list[str] | None = None) -> None:
+    """Start the server that forks the workers, with the analysis code loading in it now.
+
+    Idempotent: once running, later calls (and their preload lists) change nothing. The console
+    script calls it before importing the CLI, so both imports overlap (``cli.entry``).
+    """
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(preload or [WORKER_MODULE])
+    _one_thread_per_worker()
+    forkserver.ensure_running()
 
 
 def _default_runner() -> BatchRunner:
@@ -115,10 +127,7 @@ class LocalProcessExecutor:
         # fork ready to run instead of re-importing the CLI and its dependencies each time.
         # It starts now, so its imports overlap the writer's store checks and planning.
         self._ctx = mp.get_context("forkserver")
-        preload = [WORKER_MODULE] if runner is None else [runner.__module__, WORKER_MODULE]
-        self._ctx.set_forkserver_preload(preload)
-        _one_thread_per_worker()
-        forkserver.ensure_running()
+        start_forkserver([WORKER_MODULE] if runner is None else [runner.__module__, WORKER_MODULE])
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()

@@ -97,7 +97,7 @@ def test_console_script_main_is_not_re_run_by_workers(monkeypatch) -> None:  # t
     import types
     from multiprocessing import spawn
 
-    from safehold.cli.app import _main_is_a_module
+    from safehold.cli.entry import _main_is_a_module
 
     script = types.ModuleType("__main__")
     script.__file__ = "/usr/local/bin/safehold"
