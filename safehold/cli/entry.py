@@ -41,7 +41,7 @@ def runs_workers(args: Sequence[str]) -> bool:
             rest.pop(0)
     if not rest or rest[0] not in _WORKER_COMMANDS:
         return False
-    return not any(a == "--help" for a in rest) and "inline" not in _executor_choice(rest)
+    return "--help" not in rest and _executor_choice(rest) != "inline"
 
 
 def _executor_choice(args: list[str]) -> str:

@@ -285,7 +285,7 @@ def _decode_range(opener: Callable[[], av.container.InputContainer], plan: Packe
     take = _Take()
     try:
         container = opener()
-    except av.FFmpegError as exc:
+    except (av.FFmpegError, OSError) as exc:  # it opened once already: a source that failed since
         take.error = ItemError(ErrorCode.CORRUPT, _describe(exc))
         return take
     try:
@@ -318,7 +318,7 @@ def _seek(container: av.container.InputContainer, stream: av.video.stream.VideoS
         if pts is not None and found is not None and found <= lo:
             container.seek(pts, backward=True, any_frame=False, stream=stream)
             return found
-    except (av.FFmpegError, StopIteration):
+    except (av.FFmpegError, StopIteration, ValueError, OverflowError):  # absurd timestamps included
         pass
     container.seek(0, backward=True, any_frame=True, stream=stream)
     return 0

@@ -151,7 +151,10 @@ def _luma(img: Image.Image) -> npt.NDArray[np.float32]:
 def _hashes(img: Image.Image, work_size: int | None,
             source_size: tuple[int, int] | None) -> tuple[list[str], int]:
     full = source_size or img.size
-    factor = reduction(img.size, source_size, work_size)
+    try:
+        factor = reduction(img.size, source_size, work_size)
+    except ValueError:  # not a whole-factor reduction of the source: hash the pixels as they are
+        full, factor = img.size, 1
     if source_size is None and factor > 1:
         if img.mode not in ("RGB", "L"):
             img = Image.fromarray(rgb_array(img))

@@ -115,6 +115,9 @@ def test_work_size_close_to_full_resolution() -> None:
     assert reduction((800, 600), source_size=(800, 600)) == 1
     with pytest.raises(ValueError, match="not"):
         reduction((896, 672), source_size=(4000, 3000))  # a resize, not a whole factor
+    # hashing such an image still works: its pixels are hashed as they are
+    resized = synthetic_photo(4, (896, 672))
+    assert pdq_from_image(resized, source_size=(4000, 3000)) == pdq_from_image(resized)
 
 
 @pytest.mark.parametrize(("name", "size"), [("astronaut", (300, 200)), ("coffee", (1001, 777)),
