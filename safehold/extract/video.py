@@ -57,8 +57,6 @@ __all__ = ["FAST_WORK", "THUMB_WIDTH", "VideoFacts", "analyse_video"]
 FAST_WORK: Final = (640, 384)
 THUMB_WIDTH: Final = 320
 _MIN_SIDE: Final = 5  # the reference refuses to hash frames smaller than this
-#: Ranges per decoder thread: GOPs differ in cost, and smaller shares even out the finish.
-RANGES_PER_DECODER: Final = 1
 
 
 @dataclass(slots=True)
@@ -224,7 +222,7 @@ def _fingerprint(container: av.container.InputContainer, stream: av.video.stream
                          options.contact_frames, limits)
     budget = _ErrorBudget(limits.max_video_errors)
     decoders = _decoders(options)
-    ranges = split(plan, decoders * RANGES_PER_DECODER) if plan is not None and decoders > 1 else []
+    ranges = split(plan, decoders) if plan is not None and decoders > 1 else []
     if plan is not None and len(ranges) > 1:
         ranged = plan
         # One single-threaded decoder per range of closed GOPs: on 2 cores this decodes ~1.6x
@@ -294,7 +292,11 @@ def _decode_range(opener: Callable[[], av.container.InputContainer], plan: Packe
         cc.thread_count = 1
         cc.options = {"skip_loop_filter": "all"}
         lo, hi = bounds
-        first = _seek(container, stream, positions, infos, lo)
+        try:
+            first = _seek(container, stream, positions, infos, lo)
+        except av.FFmpegError as exc:  # not even a rewind to the start: this range is lost, not the video
+            take.error = ItemError(ErrorCode.CORRUPT, _describe(exc))
+            return take
         _decode(take, _frames(container, stream, plan, lo, hi, first), plan, sampling, budget)
     finally:
         container.close()
