@@ -15,6 +15,7 @@ Pass ``work_size=None`` to hash every pixel. Video frames still go through ``pdq
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -28,6 +29,7 @@ from safehold.hashing.pdq_linear import LUMA_WEIGHTS, pdq_bits_of_luma
 __all__ = [
     "DIHEDRAL_ORDER",
     "PDQ_HEX_LEN",
+    "PDQ_MAX_PIXELS",
     "PDQ_NAME",
     "PDQ_WORK_SIZE",
     "PdqResult",
@@ -47,6 +49,9 @@ PDQ_HEX_LEN: Final = 64
 #: Images whose short side is at least twice this are box-averaged by an integer factor first,
 #: never below it (JPEGs get the same from their draft decode, ``extract.image.DRAFT_SIZE``).
 PDQ_WORK_SIZE: Final = 640
+#: Most pixels hashed at once (a float32 luma plane of 64 MB): a long thin panorama whose short
+#: side is below twice ``PDQ_WORK_SIZE`` is still reduced, so memory stays bounded.
+PDQ_MAX_PIXELS: Final = 16_000_000
 
 #: Order of ``pdq_dihedral``'s hashes (``pdqhash.compute_dihedral``'s order).
 DIHEDRAL_ORDER: Final = (
@@ -104,7 +109,8 @@ def reduction(size: tuple[int, int], source_size: tuple[int, int] | None = None,
 
     With ``source_size`` (a JPEG draft decode), the factor the decoder used: 1, 2, 4 or 8, found
     from the rounded-up sizes it produces. Otherwise the factor ``reduce`` should apply: the
-    largest that keeps the short side at ``work_size`` or more (1 when ``work_size`` is None).
+    largest that keeps the short side at ``work_size`` or more, or more if needed to stay within
+    ``PDQ_MAX_PIXELS`` (1 when ``work_size`` is None).
     Raises ``ValueError`` when ``size`` is no whole-factor reduction of ``source_size``.
     """
     if source_size is not None and source_size != size:
@@ -114,7 +120,8 @@ def reduction(size: tuple[int, int], source_size: tuple[int, int] | None = None,
         raise ValueError(f"{size} is not {source_size} reduced by 2, 4 or 8")
     if work_size is None:
         return 1
-    return max(1, min(size) // work_size)
+    budget = math.ceil(math.sqrt(size[0] * size[1] / PDQ_MAX_PIXELS))
+    return max(1, min(size) // work_size, budget)
 
 
 def rgb_array(img: Image.Image) -> npt.NDArray[np.uint8]:

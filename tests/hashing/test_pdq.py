@@ -9,6 +9,7 @@ from PIL import Image
 
 from safehold.hashing.pdq import (
     DIHEDRAL_ORDER,
+    PDQ_MAX_PIXELS,
     PDQ_WORK_SIZE,
     bits_to_hex,
     hex_to_bits,
@@ -108,6 +109,8 @@ def test_work_size_close_to_full_resolution() -> None:
     assert pdq_distance(fast.hash_hex, full.hash_hex) <= 4
     assert reduction((2400, 1600)) == 1600 // PDQ_WORK_SIZE == 2
     assert reduction((3000, 500)) == 1  # the short side is already below the working size
+    # a panorama too thin to reduce by its short side is still reduced to bound memory
+    assert reduction((150_000, 1_200)) == 4 and PDQ_MAX_PIXELS >= 150_000 * 1_200 / 4**2
     assert reduction((6000, 4000), work_size=None) == 1
     # A JPEG draft decode: the factor the decoder used, from its rounded-up sizes.
     assert reduction((1000, 750), source_size=(4000, 3000)) == 4
