@@ -45,6 +45,7 @@ class WebSettings(BaseModel):
     login_max_failures: int = Field(5, description="failed sign-ins per user name and address in the window")
     login_window_seconds: int = Field(900, description="the window for counting failed sign-ins")
     reveal_seconds: int = Field(30, description="how long one reveal shows an item unblurred")
+    reveal_video_seconds: int = Field(180, description="how long one reveal of a video lasts (it plays muted)")
     cluster_radius: int = Field(31, description="PDQ distance within which items share a near-duplicate cluster")
     thumb_px: int = Field(256, description="longest side of gallery thumbnails")
     preview_px: int = Field(1024, description="longest side of item previews")

@@ -2,8 +2,9 @@
 reveal of one item; and the exposure counts that follow from reveals.
 
 ``reveal`` records who revealed what and when (a ``Reveal`` row and an audit record) and opens a
-short window (``web.reveal_seconds``). Clear pictures and video bytes are served only inside
-such a window of the same user for the same item, and each serving is audited as well. The
+short window (``web.reveal_seconds``; ``web.reveal_video_seconds`` for a video, to watch it).
+Clear pictures and video bytes are served only inside such a window of the same user for the
+same item, and each serving is audited as well (a video once per start, not per range). The
 blurred versions need no reveal; they are what every gallery shows.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,7 +23,8 @@ from safehold.services.audit import audited, record_event
 from safehold.services.auth import aware
 from safehold.services.authz import Authz, require
 from safehold.services.context import ServiceContext
-from safehold.services.reopen import RefCache, read_content
+from safehold.services.playback import PlaybackFiles
+from safehold.services.reopen import RefCache
 from safehold.services.review import content_in_case
 from safehold.services.thumbs import Size, Variant, picture
 from safehold.store.models import Content
@@ -72,13 +75,15 @@ def blurred_picture(ctx: ServiceContext, authz: Authz, refs: RefCache, case_id: 
 
 
 def reveal(ctx: ServiceContext, authz: Authz, case_id: int, sha256: str) -> RevealGrant:
+    """Open one item's reveal window: a picture's is short, a video's long enough to watch it."""
     require(authz.can_review(case_id), "reveal items in this case")
     if authz.user_id is None:
         raise ForbiddenError("reveals are made by a named user")
-    seconds = ctx.settings.web.reveal_seconds
     now = utcnow()
     with audited(ctx) as log:
-        content_in_case(log.session, case_id, sha256)
+        kind = _media_type(log.session, case_id, sha256)
+        web = ctx.settings.web
+        seconds = web.reveal_video_seconds if kind == "video" else web.reveal_seconds
         r = Reveal(user_id=authz.user_id, case_id=case_id, sha256=sha256, granted_at=now,
                    expires_at=now + timedelta(seconds=seconds))
         log.session.add(r)
@@ -117,18 +122,26 @@ def clear_picture(ctx: ServiceContext, authz: Authz, refs: RefCache, case_id: in
     return picture(ctx, refs, case_id, sha256, kind, size, Variant.CLEAR)
 
 
-def clear_video(ctx: ServiceContext, authz: Authz, refs: RefCache, case_id: int, sha256: str) -> tuple[bytes, str]:
-    """The video's own bytes, for a player the page starts muted."""
-    _require_reveal(ctx, authz, case_id, sha256, "video")
+def clear_video(ctx: ServiceContext, authz: Authz, refs: RefCache, files: PlaybackFiles, case_id: int,
+                sha256: str, first: bool) -> tuple[Path, str]:
+    """A verified file of the video's own bytes and its type, for a player the page starts muted
+    and that fetches it in ranges. Every range needs the reveal; ``first`` (the player starting
+    from the beginning, not continuing or seeking) is what gets an audit record of its own."""
+    require(authz.can_review(case_id), "reveal items in this case")
+    grant = active_reveal(ctx, authz, case_id, sha256)
+    if grant is None:
+        raise ForbiddenError("reveal this item first (each reveal is logged and time-limited)")
     with ctx.db.session() as s:
         kind = _media_type(s, case_id, sha256)
         mime = s.scalar(select(Content.mime).where(Content.sha256 == sha256))
     if kind != "video":
         raise NotFoundError("not a video")
-    data = read_content(ctx, refs, case_id, sha256, ctx.settings.limits.max_image_bytes)
-    if data is None:
+    path = files.path(ctx, refs, case_id, sha256, grant.expires_at)
+    if path is None:
         raise NotFoundError("the evidence holding this video cannot be read now")
-    return data, mime or "application/octet-stream"
+    if first:
+        record_event(ctx, authz.actor, "view-clear", case_id, sha256, reveal_id=grant.id, what="video")
+    return path, mime or "application/octet-stream"
 
 
 def _counts(s: Session, user_ids: list[int], case_id: int | None) -> dict[int, tuple[int, int]]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from safehold.extract._pillow import SUPPORTED_FORMATS, ensure_heif
+from safehold.extract.contact_sheet import contact_sheet_path as sheet_path
 from safehold.services.context import ServiceContext
 from safehold.services.reopen import RefCache, read_content
 
@@ -46,7 +47,7 @@ def _px(ctx: ServiceContext, size: Size) -> int:
 
 
 def contact_sheet_path(ctx: ServiceContext, sha256: str) -> Path:
-    return ctx.settings.derived_dir / "contact" / sha256[:2] / f"{sha256}.jpg"
+    return sheet_path(ctx.settings.derived_dir, sha256)
 
 
 def _cache_path(ctx: ServiceContext, sha256: str, size: Size, variant: Variant) -> Path:

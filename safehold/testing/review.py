@@ -24,6 +24,7 @@ from safehold.services.evidence import add_evidence
 from safehold.services.hashsets import import_hashset
 from safehold.services.ingest import run_ingest
 from safehold.testing.images import encode, sample_photo, synthetic_photo, with_exif
+from safehold.testing.videos import make_video
 
 __all__ = ["PASSWORD", "ReviewCase", "build_review_case"]
 
@@ -35,14 +36,14 @@ VICS_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US
 class ReviewCase:
     case_id: int
     other_case_id: int
-    files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
+    files: dict[str, str] = field(default_factory=dict)  # relative path (a zip member: "x.zip:member") -> sha256
     users: dict[str, str] = field(default_factory=dict)  # name -> role
 
     def sha(self, rel: str) -> str:
         return self.files[rel]
 
 
-def _photos() -> dict[str, bytes]:
+def _photos(scratch: Path) -> dict[str, bytes]:
     a = sample_photo("astronaut").resize((512, 512))
     b = sample_photo("coffee").resize((600, 400))
     c = sample_photo("chelsea").resize((451, 300))
@@ -63,11 +64,26 @@ def _photos() -> dict[str, bytes]:
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("holiday/d.jpg", encode(d, "JPEG", quality=90))
     files["Downloads/holiday.zip"] = buf.getvalue()
+    files.update(_videos(scratch))
     return files
+
+
+def _videos(scratch: Path) -> dict[str, bytes]:
+    """Two short generated scenes: one a plain file, one inside a zip (played from a spooled copy)."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    clip = make_video(scratch / "clip.mp4", seconds=3, size=(160, 120), seed=1,
+                      container_options={"movflags": "+faststart"}).read_bytes()
+    inner = make_video(scratch / "inner.mp4", seconds=3, size=(160, 120), seed=2).read_bytes()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("clips/inner.mp4", inner)
+    return {"Videos/clip.mp4": clip, "Videos/clips.zip": buf.getvalue(), "Videos/clips.zip:clips/inner.mp4": inner}
 
 
 def _write(root: Path, files: dict[str, bytes]) -> None:
     for rel, data in files.items():
+        if ".zip:" in rel:  # a member, written with its zip
+            continue
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(data)
 
@@ -77,7 +93,7 @@ def build_review_case(ctx: ServiceContext, root: Path, name: str = "op review") 
     ``ivy`` (investigator) on the case and on the other case (which holds a copy of ``a.jpg`` and
     a near-duplicate of ``c.jpg``), ``rex`` (reviewer) on the case, ``otto`` (investigator) on the
     other case only, ``aud`` (auditor) and ``adm`` (admin), all with ``PASSWORD``."""
-    files = _photos()
+    files = _photos(root / "scratch")
     _write(root / "a", files)
     c_near = encode(Image.open(io.BytesIO(files["Pictures/c.jpg"])).resize((300, 200)), "JPEG", quality=70)
     _write(root / "b", {"copy/a.jpg": files["DCIM/a.jpg"], "copy/c_small.jpg": c_near})

@@ -1,5 +1,6 @@
 """The review server: ``create_app(settings)`` builds a FastAPI app with everything it needs
-passed in (store, settings, login throttle, evidence reference cache); nothing is global.
+passed in (store, settings, login throttle, evidence reference cache, revealed videos' files);
+nothing is global.
 
 Every route but the sign-in page and static files needs a signed-in user (each router carries
 the ``current_user`` dependency); services decide what that user may do. Responses carry a
@@ -9,7 +10,8 @@ forbid framing and sniffing, send no referrer, and are not cached except static 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
@@ -22,6 +24,7 @@ from safehold.core.errors import AuthError, ForbiddenError, NotFoundError, Safeh
 from safehold.core.settings import Settings
 from safehold.services.auth import LoginThrottle
 from safehold.services.context import ServiceContext
+from safehold.services.playback import PlaybackFiles
 from safehold.services.refresh import CaseRefresher
 from safehold.services.reopen import RefCache
 from safehold.web.routes import account, audit, auth, cases, items, media, queues
@@ -87,7 +90,16 @@ def _install_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI:
     """The app over ``settings``' store (migrated on start); ``ctx`` lets tests share theirs."""
     ctx = ctx or ServiceContext.open(settings, actor="web")
-    app = FastAPI(title="Safehold review", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    playback = PlaybackFiles(settings.tmp_dir / "playback")
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        playback.close()  # spooled copies of revealed videos go with the server
+
+    app = FastAPI(title="Safehold review", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
+    app.state.playback = playback
     app.state.ctx = ctx
     app.state.settings = settings
     app.state.throttle = LoginThrottle(settings.web.login_max_failures, settings.web.login_window_seconds)

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from safehold.core.errors import ForbiddenError
 from safehold.services.auth import LoginThrottle, SignedIn, csrf_ok, resolve_session
 from safehold.services.context import ServiceContext
+from safehold.services.playback import PlaybackFiles
 from safehold.services.refresh import CaseRefresher
 from safehold.services.reopen import RefCache
 
@@ -25,6 +26,7 @@ __all__ = [
     "SESSION_COOKIE",
     "Ctx",
     "CurrentUser",
+    "Playback",
     "Refresher",
     "Refs",
     "Templates",
@@ -58,6 +60,11 @@ def _refs(request: Request) -> RefCache:
     return r
 
 
+def _playback(request: Request) -> PlaybackFiles:
+    p: PlaybackFiles = request.app.state.playback
+    return p
+
+
 def _refresher(request: Request) -> CaseRefresher:
     r: CaseRefresher = request.app.state.refresher
     return r
@@ -68,6 +75,7 @@ Templates = Annotated[Jinja2Templates, Depends(_templates)]
 Throttle = Annotated[LoginThrottle, Depends(_throttle)]
 Refs = Annotated[RefCache, Depends(_refs)]
 Refresher = Annotated[CaseRefresher, Depends(_refresher)]
+Playback = Annotated[PlaybackFiles, Depends(_playback)]
 
 
 def _session(request: Request, ctx: Ctx) -> SignedIn:

@@ -4,12 +4,14 @@ VICS export, sign-in throttling and security headers. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
 from datetime import timedelta
 
 import numpy as np
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -20,8 +22,7 @@ from safehold.core.settings import WebSettings
 from safehold.services.context import ServiceContext
 from safehold.services.thumbs import contact_sheet_path
 from safehold.store.models import Content, EvidenceItem, IngestBatch
-from safehold.store.review_models import Reveal
-from safehold.testing.images import sample_photo
+from safehold.store.review_models import AuditEvent, Reveal
 from safehold.testing.review import PASSWORD, ReviewCase
 from safehold.web.app import create_app
 from tests.web.conftest import login, signed_in
@@ -56,7 +57,8 @@ def test_queues_hold_the_triage_classes_and_filter(app: FastAPI, review: ReviewC
     small = _shas(client.get(f"{base}/all?max_size=30000").text)
     big = _shas(client.get(f"{base}/all?min_size=30001").text)
     assert small and big and not small & big
-    assert _shas(client.get(f"{base}/all?type=video").text) == set()
+    assert _shas(client.get(f"{base}/all?type=video").text) == {
+        review.sha("Videos/clip.mp4"), review.sha("Videos/clips.zip:clips/inner.mp4")}
     assert _shas(client.get(f"{base}/all?deleted=yes").text) == set()
     assert _shas(client.get(f"{base}/all?decided=yes").text) == set()
     assert _shas(client.get(f"{base}/all?from=2000-01-01").text) == _shas(client.get(f"{base}/all").text)
@@ -277,26 +279,75 @@ def test_dashboard_shows_custody_counts_errors_and_live_progress(
 
 def test_videos_show_a_blurred_contact_sheet_or_a_placeholder(
         ctx: ServiceContext, app: FastAPI, review: ReviewCase) -> None:
-    """Contact sheets are written by the video pipeline; here one is planted for a content
-    marked as video, to check how the review side serves it."""
-    rex, csrf = signed_in(app, "rex")
-    cid, sha = review.case_id, review.sha("Pictures/noise.jpg")
-    with ctx.db.session() as s:
-        s.execute(update(Content).where(Content.sha256 == sha).values(media_kind="video", mime="video/mp4"))
-    placeholder = Image.open(io.BytesIO(rex.get(f"/cases/{cid}/media/{sha}/thumb.jpg").content))
-    assert placeholder.size == (128, 128)
+    """Ingest wrote the video's contact sheet; the gallery shows it blurred. A content without a
+    sheet (here an image whose row is re-marked as a video) gets a neutral placeholder."""
+    rex, _ = signed_in(app, "rex")
+    cid, sha = review.case_id, review.sha("Videos/clip.mp4")
     sheet = contact_sheet_path(ctx, sha)
-    sheet.parent.mkdir(parents=True, exist_ok=True)
-    sample_photo("coffee").resize((640, 360)).save(sheet, "JPEG")
-    # no unlinking needed: a placeholder is never cached, so the sheet shows up at once
+    assert sheet.is_file()
     blurred = Image.open(io.BytesIO(rex.get(f"/cases/{cid}/media/{sha}/thumb.jpg").content))
-    assert blurred.size == (256, 144) and _hf_energy(blurred) < 0.05 * _hf_energy(Image.open(sheet).resize((256, 144)))
-    assert rex.get(f"/cases/{cid}/media/{sha}/video").status_code == 403  # no reveal, no video
+    original = Image.open(sheet)
+    original.thumbnail(blurred.size)
+    assert _hf_energy(blurred) < 0.05 * _hf_energy(original)
+    other = review.sha("Pictures/noise.jpg")
+    with ctx.db.session() as s:
+        s.execute(update(Content).where(Content.sha256 == other).values(media_kind="video", mime="video/mp4"))
+    placeholder = Image.open(io.BytesIO(rex.get(f"/cases/{cid}/media/{other}/thumb.jpg").content))
+    assert placeholder.size == (128, 128)
+
+
+def _view_clear(ctx: ServiceContext, sha: str) -> int:
+    with ctx.db.session() as s:
+        return len(s.scalars(select(AuditEvent.seq).where(AuditEvent.action == "view-clear",
+                                                         AuditEvent.target == sha)).all())
+
+
+@pytest.mark.parametrize("rel", ["Videos/clip.mp4", "Videos/clips.zip:clips/inner.mp4"])
+def test_revealed_video_plays_muted_in_ranges(ctx: ServiceContext, app: FastAPI, review: ReviewCase,
+                                              rel: str) -> None:
+    """A plain file is served from the evidence itself; a zip member from a verified spooled copy
+    that goes when the reveal ends. The player's ranges are answered; its start is logged once."""
+    rex, csrf = signed_in(app, "rex")
+    cid, sha = review.case_id, review.sha(rel)
+    original = (ctx.settings.data_dir.parent / "evidence" / "a" / "Videos" / "clip.mp4").read_bytes() \
+        if rel.endswith("clip.mp4") else None
+    url = f"/cases/{cid}/media/{sha}/video"
+    assert rex.get(url).status_code == 403  # no reveal, no video
     revealed = rex.post(f"/cases/{cid}/items/{sha}/reveal?type=video", headers={"X-CSRF-Token": csrf}).text
     assert "<video" in revealed and " muted" in revealed
-    video = rex.get(f"/cases/{cid}/media/{sha}/video")
-    assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
-    assert video.headers["cache-control"] == "no-store"
+    assert f"{ctx.settings.web.reveal_video_seconds} s left" in revealed  # long enough to watch
+    whole = rex.get(url)
+    assert whole.status_code == 200 and whole.headers["content-type"] == "video/mp4"
+    assert whole.headers["cache-control"] == "no-store" and whole.headers["accept-ranges"] == "bytes"
+    assert hashlib.sha256(whole.content).hexdigest() == sha
+    if original is not None:
+        assert whole.content == original
+    part = rex.get(url, headers={"Range": "bytes=100-1099"})
+    assert part.status_code == 206 and part.content == whole.content[100:1100]
+    assert part.headers["content-range"] == f"bytes 100-1099/{len(whole.content)}"
+    assert _view_clear(ctx, sha) == 1  # the start, not the continuation
+    assert rex.get(url, headers={"Range": "bytes=0-"}).status_code == 206
+    assert _view_clear(ctx, sha) == 2
+    spool = ctx.settings.tmp_dir / "playback"
+    spooled = list(spool.glob(f"*{sha}*")) if spool.is_dir() else []
+    assert len(spooled) == (0 if original is not None else 1)
+    ivy, _ = signed_in(app, "ivy")
+    assert ivy.get(url).status_code == 403  # the reveal was rex's
+    with ctx.db.session() as s:  # the window closes: refused, and the spooled copy goes
+        s.execute(update(Reveal).values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert rex.get(url, headers={"Range": "bytes=100-199"}).status_code == 403
+    app.state.playback.sweep(utcnow() + timedelta(seconds=ctx.settings.web.reveal_video_seconds + 1))
+    assert not [p for p in spooled if p.exists()]
+
+
+def test_video_of_changed_evidence_is_not_served(ctx: ServiceContext, app: FastAPI, review: ReviewCase) -> None:
+    rex, csrf = signed_in(app, "rex")
+    cid, sha = review.case_id, review.sha("Videos/clip.mp4")
+    path = ctx.settings.data_dir.parent / "evidence" / "a" / "Videos" / "clip.mp4"
+    path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
+    rex.post(f"/cases/{cid}/items/{sha}/reveal?type=video", headers={"X-CSRF-Token": csrf})
+    r = rex.get(f"/cases/{cid}/media/{sha}/video", headers=JSON)
+    assert r.status_code == 404 and "cannot be read" in r.json()["error"]
 
 
 def test_previews_are_blurred_too(ctx: ServiceContext, app: FastAPI, review: ReviewCase) -> None:
