@@ -44,6 +44,8 @@ class WebSettings(BaseModel):
     idle_minutes: float = Field(30.0, description="a sign-in unused this long ends")
     login_max_failures: int = Field(5, description="failed sign-ins per user name and address in the window")
     login_window_seconds: int = Field(900, description="the window for counting failed sign-ins")
+    login_max_failures_per_address: int = Field(
+        20, description="failed sign-ins from one address, any user names, in the window (password spraying)")
     reveal_seconds: int = Field(30, description="how long one reveal shows an item unblurred")
     reveal_video_seconds: int = Field(180, description="how long one reveal of a video lasts (it plays muted)")
     cluster_radius: int = Field(31, description="PDQ distance within which items share a near-duplicate cluster")

@@ -43,37 +43,54 @@ def token_hash(token: str) -> str:
 
 
 class LoginThrottle:
-    """Failed sign-ins per (user name, address) in a sliding window; thread-safe, in memory.
+    """Failed sign-ins in a sliding window, per (user name, address) and per address alone;
+    thread-safe, in memory.
 
-    Held by the app and passed in (no module state). Counting in memory means a restart clears
-    the counts; that is acceptable for one server process, and every failure is in the audit log.
+    The pair limit stops guessing one account's password; the address limit (higher) stops one
+    client trying a few passwords on many accounts (spraying). A success clears its pair only,
+    so a sprayer holding one valid account cannot reset the address count. Held by the app and
+    passed in (no module state). Counting in memory means a restart clears the counts; that is
+    acceptable for one server process, and every failure is in the audit log.
     """
 
-    def __init__(self, max_failures: int, window_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, max_failures: int, window_seconds: float, max_per_address: int | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.max_failures = max_failures
+        self.max_per_address = max_per_address or 4 * max_failures
         self.window = window_seconds
         self._clock = clock
         self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._by_address: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
+    def _recent(self, q: deque[float]) -> deque[float]:
         now = self._clock()
-        q = self._failures.setdefault(key, deque())
         while q and q[0] <= now - self.window:
             q.popleft()
         return q
 
+    def _wait(self, q: deque[float], limit: int) -> int:
+        if len(self._recent(q)) < limit:
+            return 0
+        return max(1, math.ceil(q[-limit] + self.window - self._clock()))
+
     def retry_after(self, name: str, client: str) -> int:
         """Seconds until this pair may try again; 0 when it may now."""
         with self._lock:
-            q = self._recent((name.lower(), client))
-            if len(q) < self.max_failures:
-                return 0
-            return max(1, math.ceil(q[0] + self.window - self._clock()))
+            pair = self._failures.get((name.lower(), client), deque())
+            address = self._by_address.get(client, deque())
+            return max(self._wait(pair, self.max_failures), self._wait(address, self.max_per_address))
 
     def failed(self, name: str, client: str) -> None:
         with self._lock:
-            self._recent((name.lower(), client)).append(self._clock())
+            now = self._clock()
+            self._recent(self._failures.setdefault((name.lower(), client), deque())).append(now)
+            self._recent(self._by_address.setdefault(client, deque())).append(now)
+            if len(self._by_address) > 10_000:  # bounded memory under a flood of addresses
+                for key in [k for k, q in self._by_address.items() if not self._recent(q)]:
+                    del self._by_address[key]
+                for pair in [k for k, q in self._failures.items() if not self._recent(q)]:
+                    del self._failures[pair]
 
     def succeeded(self, name: str, client: str) -> None:
         with self._lock:

@@ -102,7 +102,8 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
     app.state.playback = playback
     app.state.ctx = ctx
     app.state.settings = settings
-    app.state.throttle = LoginThrottle(settings.web.login_max_failures, settings.web.login_window_seconds)
+    app.state.throttle = LoginThrottle(settings.web.login_max_failures, settings.web.login_window_seconds,
+                                       settings.web.login_max_failures_per_address)
     app.state.refs = RefCache()
     app.state.refresher = CaseRefresher()
     templates = Jinja2Templates(directory=str(_HERE / "templates"))

@@ -64,6 +64,21 @@ def test_throttle_counts_per_user_and_address_in_a_window() -> None:
     assert t.retry_after("ivy", "10.0.0.1") == 0  # the window moved on
 
 
+def test_throttle_stops_one_address_spraying_many_user_names() -> None:
+    now = [0.0]
+    t = LoginThrottle(3, 60, max_per_address=5, clock=lambda: now[0])
+    for i in range(5):  # one guess each at five accounts: under every pair's limit
+        assert t.retry_after(f"user{i}", "10.0.0.9") == 0
+        now[0] += 1
+        t.failed(f"user{i}", "10.0.0.9")
+    assert t.retry_after("someone-else", "10.0.0.9") == 56  # the address is out until its first failure ages
+    assert t.retry_after("someone-else", "10.0.0.8") == 0
+    t.succeeded("user0", "10.0.0.9")  # a success on one account does not clear the address
+    assert t.retry_after("user0", "10.0.0.9") > 0
+    now[0] = 62
+    assert t.retry_after("someone-else", "10.0.0.9") == 0
+
+
 def test_throttled_sign_in_refuses_even_the_right_password(ctx: ServiceContext) -> None:
     add_user(ctx, LOCAL, "ivy", "investigator", PW)
     throttle = LoginThrottle(2, 900)
