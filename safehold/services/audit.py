@@ -6,6 +6,12 @@ breaks the chain at that point; sequence numbers are contiguous from 1 and the h
 the last record, so removing records from the end is detected too. ``verify_audit`` recomputes
 everything and reports each break.
 
+A chain alone cannot catch someone who rewrites a record *and* recomputes every hash after it.
+Anchors can: an anchor is a (sequence number, hash) pair taken when the log was intact. Every
+intact verification appends the head to ``<data dir>/audit-anchors.jsonl`` and prints it, for the
+auditor to keep outside Safehold as well (in the case file); a later verification checks the
+chain still passes through every anchor it is given, from that file and from the command line.
+
 Appending is serialised through the head row: ``audited`` updates it as the first statement of
 its transaction, which takes the write lock on SQLite and a row lock on PostgreSQL, so two
 processes (the web app and the CLI) never fork the chain. A use case that changes data records
@@ -20,6 +26,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import func, select, update
@@ -32,9 +39,11 @@ from safehold.store.review_models import AuditEvent, AuditHead
 
 __all__ = [
     "GENESIS",
+    "Anchor",
     "AuditLog",
     "AuditPage",
     "AuditVerification",
+    "anchors_path",
     "audited",
     "export_audit",
     "list_audit",
@@ -99,22 +108,95 @@ def record_event(ctx: ServiceContext, actor: str, action: str, case_id: int | No
         return log(actor, action, case_id, target, **details)
 
 
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """The log's head at one moment: record ``seq`` had hash ``hash``."""
+
+    seq: int
+    hash: str
+    source: str = "given"
+
+    @classmethod
+    def parse(cls, text: str, source: str = "given") -> Anchor:
+        """``SEQ:HASH``, as ``safehold audit verify`` prints it."""
+        seq, sep, h = text.strip().partition(":")
+        if not sep or not seq.isdigit() or int(seq) < 1 or len(h) != 64 \
+                or any(c not in "0123456789abcdef" for c in h):
+            raise ValueError(f"an anchor is SEQ:HASH (a record number and its 64 hex digits), not {text!r}")
+        return cls(int(seq), h, source)
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+
+def anchors_path(ctx: ServiceContext) -> Path:
+    return ctx.settings.data_dir / "audit-anchors.jsonl"
+
+
+def _stored_anchors(path: Path, problems: list[str]) -> list[Anchor]:
+    if not path.is_file():
+        return []
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            rec = json.loads(line)
+            out.append(Anchor.parse(f"{rec['seq']}:{rec['hash']}", f"{path.name} line {n}"))
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"{path.name} line {n} is not an anchor (the anchor file was edited)")
+    return out
+
+
+def _store_anchor(path: Path, seq: int, h: str) -> None:
+    last = _stored_anchors(path, [])
+    if last and last[-1].seq == seq and last[-1].hash == h:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps({"seq": seq, "hash": h, "at": utcnow().isoformat(timespec="seconds")}) + "\n")
+
+
 @dataclass(slots=True)
 class AuditVerification:
     records: int
     head_seq: int | None
     head_hash: str | None
     problems: list[str] = field(default_factory=list)
+    anchors_checked: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def head(self) -> str | None:
+        """The head as an anchor to write down (``SEQ:HASH``); None for an empty log."""
+        return f"{self.head_seq}:{self.head_hash}" if self.head_seq else None
 
-def verify_audit(ctx: ServiceContext, authz: Authz, max_problems: int = 100) -> AuditVerification:
-    """Recompute the whole chain; every edited, inserted or deleted record is reported."""
+
+def _check_anchors(anchors: list[Anchor], seen: dict[int, str], last_seq: int, problems: list[str]) -> None:
+    for a in anchors:
+        h = seen.get(a.seq)
+        if h == a.hash:
+            continue
+        if h is not None:
+            problems.append(f"record {a.seq} no longer has the hash anchored in {a.source} (the log up to it "
+                            "was rewritten)")
+        elif a.seq > last_seq:
+            problems.append(f"{a.source} anchors record {a.seq} but the log ends at {last_seq} (records removed)")
+        else:
+            problems.append(f"record {a.seq}, anchored in {a.source}, is missing (deleted)")
+
+
+def verify_audit(ctx: ServiceContext, authz: Authz, anchors: tuple[Anchor, ...] = (),
+                 max_problems: int = 100) -> AuditVerification:
+    """Recompute the whole chain and check it against the stored anchors and ``anchors``; every
+    edited, inserted or deleted record is reported. An intact log's head becomes a new anchor."""
     require(authz.can_read_audit(), "verify the audit log")
     problems: list[str] = []
+    path = anchors_path(ctx)
+    wanted = [*_stored_anchors(path, problems), *anchors]
+    at_seq = {a.seq for a in wanted}
+    seen: dict[int, str] = {}
     prev_hash, expected_seq, count = GENESIS, 1, 0
     with ctx.db.session() as s:
         head = s.get(AuditHead, 1)
@@ -129,20 +211,27 @@ def verify_audit(ctx: ServiceContext, authz: Authz, max_problems: int = 100) -> 
                                 "edited, inserted or deleted)")
             if event_hash(e) != e.hash:
                 problems.append(f"record {e.seq}: contents do not match its hash (edited)")
+            if e.seq in at_seq:
+                seen[e.seq] = e.hash
             prev_hash, expected_seq = e.hash, e.seq + 1
             if len(problems) >= max_problems:
                 problems.append("… stopped after too many problems")
                 break
+        if len(problems) < max_problems:
+            _check_anchors(wanted, seen, expected_seq - 1, problems)
         if head is None:
             problems.append("the head record is missing (deleted)")
-            return AuditVerification(count, None, None, problems)
+            return AuditVerification(count, None, None, problems, len(wanted))
         if len(problems) < max_problems:
             if head.seq != expected_seq - 1:
                 problems.append(f"the head names record {head.seq} but the log ends at {expected_seq - 1} "
                                 "(records removed from the end, or the head edited)")
             elif head.hash != prev_hash:
                 problems.append("the head's hash does not match the last record (the end was rewritten)")
-        return AuditVerification(count, head.seq, head.hash, problems)
+        result = AuditVerification(count, head.seq, head.hash, problems, len(wanted))
+    if result.ok and result.head_seq:
+        _store_anchor(path, result.head_seq, prev_hash)
+    return result
 
 
 @dataclass(slots=True)

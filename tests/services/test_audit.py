@@ -14,7 +14,16 @@ from typer.testing import CliRunner
 
 from safehold.cli.app import app as cli
 from safehold.core.errors import ForbiddenError
-from safehold.services.audit import GENESIS, audited, event_hash, export_audit, record_event, verify_audit
+from safehold.services.audit import (
+    GENESIS,
+    Anchor,
+    anchors_path,
+    audited,
+    event_hash,
+    export_audit,
+    record_event,
+    verify_audit,
+)
 from safehold.services.authz import Authz, Role
 from safehold.services.context import ServiceContext
 from safehold.store.review_models import AuditEvent, AuditHead
@@ -57,6 +66,54 @@ def test_edit_with_recomputed_hash_breaks_the_next_link(ctx: ServiceContext) -> 
         e.details = json.dumps({"n": 99})
         e.hash = event_hash(e)
     assert any("record 4" in p and "link" in p for p in _problems(ctx))
+
+
+def _rewrite_from(ctx: ServiceContext, seq: int) -> None:
+    """The attack a bare chain misses: edit a record and recompute every hash after it."""
+    with ctx.db.session() as s:
+        rows = list(s.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+        prev = rows[seq - 2].hash if seq > 1 else GENESIS
+        for e in rows[seq - 1:]:
+            if e.seq == seq:
+                e.actor = "user:someone-else"
+            e.prev_hash = prev
+            e.hash = event_hash(e)
+            prev = e.hash
+        s.execute(update(AuditHead).values(hash=prev))
+
+
+def test_rewritten_chain_is_caught_by_its_anchors(ctx: ServiceContext) -> None:
+    _log(ctx)
+    first = verify_audit(ctx, LOCAL)
+    assert first.ok and first.head == f"6:{first.head_hash}" and first.anchors_checked == 0
+    stored = anchors_path(ctx).read_text().splitlines()
+    assert len(stored) == 1 and json.loads(stored[0])["seq"] == 6
+    assert verify_audit(ctx, LOCAL).anchors_checked == 1  # the same head is not stored twice
+    assert len(anchors_path(ctx).read_text().splitlines()) == 1
+    _log(ctx, 2)
+    _rewrite_from(ctx, 3)
+    problems = _problems(ctx)
+    assert problems == ["record 6 no longer has the hash anchored in audit-anchors.jsonl line 1 (the log up to "
+                        "it was rewritten)"]
+    assert len(anchors_path(ctx).read_text().splitlines()) == 1  # a broken log is never anchored
+    # an anchor kept outside Safehold catches it even when the anchor file goes too
+    anchors_path(ctx).unlink()
+    assert verify_audit(ctx, LOCAL, (Anchor.parse(str(first.head)),)).problems[0].startswith("record 6 no longer")
+
+
+def test_anchors_catch_a_cut_tail_and_an_edited_anchor_file(ctx: ServiceContext) -> None:
+    _log(ctx)
+    assert verify_audit(ctx, LOCAL).ok
+    with ctx.db.session() as s:  # remove the tail and move the head back: the chain alone is intact
+        s.execute(delete(AuditEvent).where(AuditEvent.seq >= 5))
+        last = s.get(AuditEvent, 4)
+        assert last is not None
+        s.execute(update(AuditHead).values(seq=4, hash=last.hash))
+    assert any("anchors record 6 but the log ends at 4" in p for p in _problems(ctx))
+    anchors_path(ctx).write_text("not json\n")
+    assert any("line 1 is not an anchor" in p for p in _problems(ctx))
+    with pytest.raises(ValueError, match="SEQ:HASH"):
+        Anchor.parse("6:xyz")
 
 
 def test_deleted_record_is_detected(ctx: ServiceContext) -> None:
@@ -110,6 +167,22 @@ def test_cli_verify_exits_2_on_tampering(ctx: ServiceContext, tmp_path: Path) ->
         s.execute(text("UPDATE audit_events SET target = 'x' WHERE seq = 2"))
     bad = CliRunner().invoke(cli, ["audit", "verify"], env=env)
     assert bad.exit_code == 2 and "TAMPERED" in bad.output
+
+
+def test_cli_verify_checks_a_given_anchor(ctx: ServiceContext) -> None:
+    _log(ctx, 4)
+    env = {"SAFEHOLD_DATABASE_URL": ctx.db.url, "SAFEHOLD_DATA_DIR": str(ctx.settings.data_dir)}
+    ok = CliRunner().invoke(cli, ["audit", "verify"], env=env)
+    head = ok.output.split("anchor: ")[1].strip()
+    assert ok.exit_code == 0 and head.startswith("4:")
+    _rewrite_from(ctx, 2)
+    anchors_path(ctx).unlink()  # whoever rewrote the log also removed the local anchors
+    assert CliRunner().invoke(cli, ["audit", "verify"], env=env).exit_code == 0  # the chain alone looks fine
+    anchors_path(ctx).unlink()
+    bad = CliRunner().invoke(cli, ["audit", "verify", "--anchor", head], env=env)
+    assert bad.exit_code == 2 and "record 4 no longer has the hash anchored in --anchor" in bad.output
+    wrong = CliRunner().invoke(cli, ["audit", "verify", "--anchor", "4"], env=env)
+    assert wrong.exit_code == 2 and "SEQ:HASH" in wrong.output
 
 
 def test_only_auditors_read_the_log(ctx: ServiceContext) -> None:
