@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from safehold.core.errors import SafeholdError
 from safehold.services.audit import record_event
 from safehold.services.authz import Authz, require
+from safehold.services.categories import label
 from safehold.services.context import ServiceContext
 from safehold.services.gallery import use_listing
 from safehold.store.hashset_models import HashEntry, HashSet, Match
@@ -69,7 +70,7 @@ class GalleryItem:
     height: int | None
     where: str
     deleted: bool
-    decision: str | None = None
+    decision: str | None = None  # the decision's readable label, as the keyboard script shows it
     decision_status: str | None = None
     cluster: str | None = None
     cluster_size: int = 1
@@ -184,7 +185,7 @@ def queue_page(ctx: ServiceContext, authz: Authz, case_id: int, queue: str, f: Q
         scope = _file_scope(case_id, f, page_shas)
         details = {r[0]: r for r in s.execute(
             select(Content.sha256, Content.media_kind, Content.size, Content.width, Content.height,
-                   scope.c.where, scope.c.deleted, Review.category_code, Review.status,
+                   scope.c.where, scope.c.deleted, Review.category_scheme, Review.category_code, Review.status,
                    ContentCluster.cluster, ContentCluster.size)
             .join(scope, scope.c.sha256 == Content.sha256)
             .outerjoin(Review, and_(Review.case_id == case_id, Review.sha256 == Content.sha256))
@@ -196,9 +197,10 @@ def queue_page(ctx: ServiceContext, authz: Authz, case_id: int, queue: str, f: Q
                               .group_by(Match.sha256)).all())
     page = GalleryPage(queue, offset=offset)
     for sha in page_shas:
-        _, kind, size, w, h, where, deleted, code, status, cluster, csize = details[sha]
-        page.items.append(GalleryItem(sha, kind, size, w, h, where, bool(deleted), code, status, cluster,
-                                      csize or 1, dist.get(sha)))
+        _, kind, size, w, h, where, deleted, scheme, code, status, cluster, csize = details[sha]
+        page.items.append(GalleryItem(sha, kind, size, w, h, where, bool(deleted),
+                                      label(scheme, code) if code else None, status, cluster, csize or 1,
+                                      dist.get(sha)))
     page.next_offset = offset + limit if len(shas) > limit else None
     return page
 

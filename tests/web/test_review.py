@@ -106,7 +106,9 @@ def test_categorise_a_cluster_and_export_it(app: FastAPI, review: ReviewCase) ->
     assert [i["sha256"] for i in one] == [review.sha("Pictures/c.jpg")]
     bad = client.post(url, data={"code": "9"}, headers={"X-CSRF-Token": csrf, **JSON})
     assert bad.status_code == 400
-    assert _shas(client.get(f"/cases/{cid}/queues/all?decided=yes").text) == cluster | {review.sha("Pictures/c.jpg")}
+    decided_page = client.get(f"/cases/{cid}/queues/all?decided=yes").text
+    assert _shas(decided_page) == cluster | {review.sha("Pictures/c.jpg")}
+    assert decided_page.count(">1 Child abuse material<") == 3  # the same label the keyboard script writes
     dash = client.get(f"/cases/{cid}").text
     assert "1 Child abuse material" in dash and "3 CGI / animation" in dash
     export = client.post(f"/cases/{cid}/export/vics", headers={"X-CSRF-Token": csrf})
@@ -357,3 +359,23 @@ def test_previews_are_blurred_too(ctx: ServiceContext, app: FastAPI, review: Rev
     original = Image.open(ctx.settings.data_dir.parent / "evidence" / "a" / "DCIM" / "a.jpg")
     assert preview.size == original.size  # 512 px: under the preview size, not upscaled
     assert _hf_energy(preview) < 0.05 * _hf_energy(original)
+
+
+def test_auditor_browses_filters_verifies_and_exports(app: FastAPI, review: ReviewCase) -> None:
+    ivy, csrf = signed_in(app, "ivy")
+    cid, sha = review.case_id, review.sha("Pictures/c.jpg")
+    ivy.post(f"/cases/{cid}/items/{sha}/reveal", headers={"X-CSRF-Token": csrf})
+    aud, acsrf = signed_in(app, "aud")
+    everything = aud.get("/audit?actor=&action=&case=")  # the filter form, left empty
+    assert everything.status_code == 200 and "reveal" in everything.text
+    reveals = aud.get(f"/audit?actor=user:ivy&action=reveal&case={cid}").text
+    assert re.search(r"(\d+) records, newest first", reveals).group(1) == "1"  # type: ignore[union-attr]
+    assert sha in reveals
+    assert aud.get("/audit?case=x").status_code == 422
+    verified = aud.get("/audit/verify").text
+    assert "Chain intact" in verified and re.search(r'id="anchor">\d+:[0-9a-f]{64}<', verified)
+    export = aud.post("/audit/export", headers={"X-CSRF-Token": acsrf})
+    lines = [json.loads(x) for x in export.text.splitlines()]
+    assert export.headers["content-disposition"].startswith("attachment")
+    assert lines[-1]["action"] == "export-audit" and lines[-1]["actor"] == "user:aud"
+    assert any(x["action"] == "reveal" and x["target"] == sha for x in lines)

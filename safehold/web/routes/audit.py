@@ -19,11 +19,13 @@ router = APIRouter(dependencies=[Depends(current_user)])
 def browse(request: Request, ctx: Ctx, user: CurrentUser, templates: Templates,
            actor: Annotated[str | None, Query(max_length=200)] = None,
            action: Annotated[str | None, Query(max_length=40)] = None,
-           case: Annotated[int | None, Query()] = None,
+           case: Annotated[str | None, Query(max_length=12, pattern=r"^[0-9]*$")] = None,
            offset: Annotated[int, Query(ge=0)] = 0) -> Response:
-    result = list_audit(ctx, user.authz, actor or None, action or None, case, offset)
+    """The filter form sends empty fields for "any"."""
+    case_id = int(case) if case else None
+    result = list_audit(ctx, user.authz, actor or None, action or None, case_id, offset)
     return page(templates, request, user, "audit.html", log=result, actor=actor or "", action=action or "",
-                case=case, verification=None)
+                case=case_id, verification=None)
 
 
 @router.get("/audit/verify", response_class=HTMLResponse)
