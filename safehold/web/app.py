@@ -116,6 +116,8 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
         response = await call_next(request)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
+        if request.url.scheme == "https":  # served over TLS: browsers must not fall back to http
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if not request.url.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"
         return response
