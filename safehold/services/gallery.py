@@ -24,7 +24,7 @@ from safehold.services.context import ServiceContext
 from safehold.store.models import Content, EvidenceItem, FileInstance
 from safehold.store.review_models import GalleryRow, GalleryState
 
-__all__ = ["ensure_gallery", "files_stamp", "gallery_current", "use_listing"]
+__all__ = ["ensure_gallery", "files_stamp", "gallery_current", "ingest_running", "use_listing"]
 
 
 def files_stamp(s: Session, case_id: int) -> str:
@@ -42,15 +42,19 @@ def gallery_current(s: Session, case_id: int) -> bool:
     return state is not None and state.stamp == files_stamp(s, case_id)
 
 
+def ingest_running(s: Session, case_id: int) -> bool:
+    """Files are still being added: anything derived from them now is stale at once."""
+    return s.scalar(select(EvidenceItem.id).where(EvidenceItem.case_id == case_id,
+                                                  EvidenceItem.ingest_state == "running").limit(1)) is not None
+
+
 def use_listing(ctx: ServiceContext, case_id: int) -> bool:
     """Whether queue pages may read the listing, building it first when no ingest is running."""
     with ctx.db.session() as s:
         if gallery_current(s, case_id):
             return True
-        running = s.scalar(select(EvidenceItem.id).where(EvidenceItem.case_id == case_id,
-                                                         EvidenceItem.ingest_state == "running").limit(1))
-    if running is not None:
-        return False
+        if ingest_running(s, case_id):
+            return False
     ensure_gallery(ctx, case_id)
     return True
 

@@ -7,7 +7,7 @@ import threading
 
 from safehold.services.clusters import ensure_clusters
 from safehold.services.context import ServiceContext
-from safehold.services.gallery import ensure_gallery
+from safehold.services.gallery import ensure_gallery, ingest_running
 
 __all__ = ["CaseRefresher"]
 
@@ -15,6 +15,9 @@ __all__ = ["CaseRefresher"]
 class CaseRefresher:
     """Brings a case's derived data (gallery listing, clusters) up to date after a response, one
     run per case at a time; a request while one runs is dropped, since the running one covers it.
+    Nothing is done while an ingest of the case is running: every batch it adds would make the
+    result stale (a rebuild at 100k items costs seconds, clusters ~15 s), so pages read the live
+    tables until it ends; categorising a cluster still computes clusters when it needs them.
     The web app holds one; callers have already checked the user may see the case."""
 
     def __init__(self) -> None:
@@ -27,6 +30,9 @@ class CaseRefresher:
                 return
             self._busy.add(case_id)
         try:
+            with ctx.db.session() as s:
+                if ingest_running(s, case_id):
+                    return
             ensure_gallery(ctx, case_id)
             ensure_clusters(ctx, case_id)
         finally:
