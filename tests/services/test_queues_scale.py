@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, text, update
+from sqlalchemy import text, update
 
 from safehold.services.authz import Authz
 from safehold.services.cases import create_case
@@ -19,38 +18,10 @@ from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence
 from safehold.services.gallery import ensure_gallery
 from safehold.services.queues import QueueFilter, queue_counts, queue_page
-from safehold.store.hashset_models import HashEntry, HashSet, Match
-from safehold.store.models import Content, EvidenceItem, FileInstance
+from safehold.store.models import EvidenceItem
+from safehold.testing.gallery import KNOWN_EVERY, fill_gallery
 
 N = 100_000
-
-
-def _fill(ctx: ServiceContext, evidence_id: int) -> list[str]:
-    t0 = datetime(2024, 1, 1, tzinfo=UTC)
-    shas = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(N)]
-    contents = [{"sha256": s, "md5": s[:32], "sha1": s[:40], "size": 1000 + i, "media_kind": "image",
-                 "mime": "image/jpeg", "width": 640, "height": 480,
-                 "camera_make": "Canon" if i % 100 == 0 else "Apple"} for i, s in enumerate(shas)]
-    files = [{"evidence_id": evidence_id, "locator_hash": hashlib.sha256(f"l{i}".encode()).hexdigest(),
-              "locator": f'[["evidence","{evidence_id}"],["fs","/p/{i:06d}.jpg"]]',
-              "display": f"evidence:{evidence_id} / fs:/p/{i:06d}.jpg", "depth": 0, "name": f"{i:06d}.jpg",
-              "path": f"/p/{i:06d}.jpg", "size": 1000 + i, "sha256": s, "deleted": i % 50 == 7,
-              "mtime": t0 + timedelta(minutes=i), "batch_seq": 0} for i, s in enumerate(shas)]
-    with ctx.db.session() as s:
-        for start in range(0, N, 10_000):
-            s.execute(insert(Content), contents[start:start + 10_000])
-            s.execute(insert(FileInstance), files[start:start + 10_000])
-        hs = HashSet(name="big list", kind="known-abuse", format="vics")
-        s.add(hs)
-        s.flush()
-        entries = [{"set_id": hs.id, "import_id": 1, "md5": shas[i][:32], "category_scheme": "vics-2.0-us",
-                    "category_code": "1"} for i in range(0, N, 20)]
-        s.execute(insert(HashEntry), entries)
-        s.flush()
-        ids = [r.id for r in s.query(HashEntry.id).order_by(HashEntry.id)]
-        s.execute(insert(Match), [{"sha256": shas[i * 20], "entry_id": eid, "set_id": hs.id, "method": "md5",
-                                   "distance": 0, "matched_at": t0} for i, eid in enumerate(ids)])
-    return shas
 
 
 def _set_state(ctx: ServiceContext, evidence_id: int, state: str) -> None:
@@ -64,7 +35,7 @@ def test_queue_pages_at_100k_items(ctx: ServiceContext, tmp_path: Path) -> None:
     (tmp_path / "ev" / "x.txt").write_text("x")
     case = create_case(ctx, "big")
     ev = add_evidence(ctx, case.id, tmp_path / "ev", "big")
-    _fill(ctx, ev.id)
+    fill_gallery(ctx, ev.id, N)
     authz = Authz.local("test")
     timings: dict[str, float] = {}
 
@@ -101,7 +72,7 @@ def test_queue_pages_at_100k_items(ctx: ServiceContext, tmp_path: Path) -> None:
     assert len(page("known")) == 60
     counts = timed("counts", lambda: queue_counts(ctx, authz, case.id))
     assert counts == live_counts
-    assert counts["known"] == N // 20 and counts["unknown"] == N - N // 20 and counts["all"] == N
+    assert counts["known"] == N // KNOWN_EVERY and counts["unknown"] == N - N // KNOWN_EVERY and counts["all"] == N
     print("live", {k: round(v, 3) for k, v in live_timings.items()})
     print("listing", {k: round(v, 3) for k, v in timings.items()})
     # Timings are printed, not asserted: speed targets live in bench/, and a loaded CI machine
