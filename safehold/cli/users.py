@@ -10,7 +10,7 @@ import typer
 
 from safehold.cli.common import console, dump_json, service
 from safehold.core.errors import SafeholdError
-from safehold.services.accounts import add_user, grant_case, list_users, revoke_case, set_password
+from safehold.services.accounts import add_user, grant_case, list_users, revoke_case, set_active, set_password
 from safehold.services.authz import Authz, Role
 
 app = typer.Typer(help="Accounts for the review server, and who is on which case.", no_args_is_help=True)
@@ -44,10 +44,26 @@ def add(ctx: typer.Context, name: str,
 
 @app.command("passwd")
 def passwd(ctx: typer.Context, name: str) -> None:
-    """Set a new password (prompt or stdin)."""
+    """Set a new password (prompt or stdin); the user's open sessions end."""
     with service(ctx) as svc:
         set_password(svc, Authz.local(svc.actor), name, _password())
     console.print(f"password of '{name}' changed", highlight=False)
+
+
+@app.command("disable")
+def disable(ctx: typer.Context, name: str) -> None:
+    """Lock an account out; its open sessions end at once."""
+    with service(ctx) as svc:
+        set_active(svc, Authz.local(svc.actor), name, False)
+    console.print(f"'{name}' is disabled", highlight=False)
+
+
+@app.command("enable")
+def enable(ctx: typer.Context, name: str) -> None:
+    """Let a disabled account sign in again."""
+    with service(ctx) as svc:
+        set_active(svc, Authz.local(svc.actor), name, True)
+    console.print(f"'{name}' is enabled", highlight=False)
 
 
 @app.command("grant")

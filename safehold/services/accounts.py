@@ -11,27 +11,30 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from safehold.core.errors import NotFoundError, SafeholdError
-from safehold.services.audit import audited
+from safehold.core.clock import utcnow
+from safehold.core.errors import AuthError, NotFoundError, SafeholdError
+from safehold.services.audit import audited, record_event
 from safehold.services.authz import Authz, Role, require
 from safehold.services.cases import resolve_case
 from safehold.services.context import ServiceContext
-from safehold.store.review_models import CaseMember, User
+from safehold.store.review_models import CaseMember, User, WebSession
 
 __all__ = [
     "MIN_PASSWORD",
     "UserPublic",
     "add_user",
     "authz_for",
+    "change_own_password",
     "check_password",
     "grant_case",
     "hash_password",
     "list_users",
     "revoke_case",
+    "set_active",
     "set_grayscale",
     "set_password",
 ]
@@ -84,6 +87,13 @@ def _user(s: Session, name: str) -> User:
     return u
 
 
+def _own(s: Session, authz: Authz) -> User:
+    u = s.get(User, authz.user_id) if authz.user_id is not None else None
+    if u is None:
+        raise NotFoundError("no such user")
+    return u
+
+
 def _public(s: Session, u: User) -> UserPublic:
     cases = list(s.scalars(select(CaseMember.case_id).where(CaseMember.user_id == u.id).order_by(CaseMember.case_id)))
     return UserPublic(u.id, u.name, u.role, u.active, cases)
@@ -107,12 +117,52 @@ def add_user(ctx: ServiceContext, authz: Authz, name: str, role: str, password: 
         raise SafeholdError(f"a user named {name!r} already exists") from None
 
 
+def _end_sessions(s: Session, user_id: int, keep: str | None = None) -> int:
+    """Revoke the user's open sessions (all but ``keep``, a token hash); how many were open."""
+    q = update(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
+    if keep is not None:
+        q = q.where(WebSession.token_hash != keep)
+    return int(s.execute(q.values(revoked_at=utcnow())).rowcount)  # type: ignore[attr-defined]
+
+
 def set_password(ctx: ServiceContext, authz: Authz, name: str, password: str) -> None:
+    """An admin's reset: the user's open sessions end with it (a reset often follows a leak)."""
     require(authz.can_manage_users(), "manage accounts")
     pw_hash = hash_password(password)
     with audited(ctx) as log:
-        _user(log.session, name).password_hash = pw_hash
-        log(authz.actor, "user-password", target=f"user:{name}")
+        u = _user(log.session, name)
+        u.password_hash = pw_hash
+        ended = _end_sessions(log.session, u.id)
+        log(authz.actor, "user-password", target=f"user:{name}", sessions_ended=ended)
+
+
+def change_own_password(ctx: ServiceContext, authz: Authz, current: str, new: str, keep_session: str) -> None:
+    """A user's own change, proven by the current password; their other sessions end."""
+    if authz.user_id is None:
+        raise SafeholdError("passwords belong to named users")
+    pw_hash = hash_password(new)
+    with ctx.db.session() as s:
+        u = s.get(User, authz.user_id)
+        stored = u.password_hash if u is not None else None
+    if not check_password(stored, current):
+        record_event(ctx, authz.actor, "password-change-refused")
+        raise AuthError("the current password is wrong")
+    with audited(ctx) as log:
+        u = _own(log.session, authz)
+        u.password_hash = pw_hash
+        ended = _end_sessions(log.session, u.id, keep_session)
+        log(authz.actor, "password-change", target=f"user:{u.name}", sessions_ended=ended)
+
+
+def set_active(ctx: ServiceContext, authz: Authz, name: str, active: bool) -> None:
+    """Disable (someone left the unit, a laptop was lost) or re-enable an account. Disabling
+    ends its sessions at once; re-enabling does not bring them back."""
+    require(authz.can_manage_users(), "manage accounts")
+    with audited(ctx) as log:
+        u = _user(log.session, name)
+        u.active = active
+        ended = 0 if active else _end_sessions(log.session, u.id)
+        log(authz.actor, "user-enable" if active else "user-disable", target=f"user:{name}", sessions_ended=ended)
 
 
 def grant_case(ctx: ServiceContext, authz: Authz, name: str, case_ref: str | int) -> None:
@@ -150,8 +200,6 @@ def set_grayscale(ctx: ServiceContext, authz: Authz, grayscale: bool) -> None:
     if authz.user_id is None:
         raise SafeholdError("preferences belong to named users")
     with audited(ctx) as log:
-        u = log.session.get(User, authz.user_id)
-        if u is None:
-            raise NotFoundError("no such user")
+        u = _own(log.session, authz)
         u.grayscale = grayscale
         log(authz.actor, "preferences", target=f"user:{u.name}", grayscale=grayscale)

@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from safehold.cli.app import app as cli
 from safehold.core.errors import AuthError, ForbiddenError, SafeholdError, TooManyAttemptsError
-from safehold.services.accounts import add_user, grant_case, list_users
-from safehold.services.auth import LoginThrottle, login, resolve_session
+from safehold.services.accounts import add_user, change_own_password, grant_case, list_users, set_active, set_password
+from safehold.services.auth import LoginThrottle, login, resolve_session, token_hash
 from safehold.services.authz import Authz, Role
 from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
@@ -103,3 +103,54 @@ def test_cli_user_add_reads_the_password_from_stdin(ctx: ServiceContext) -> None
     assert [u.cases for u in list_users(ctx, LOCAL) if u.name == "rex"] == [[1]]
     bad = CliRunner().invoke(cli, ["user", "add", "eve", "--role", "reviewer"], input="short\n", env=env)
     assert bad.exit_code == 1
+
+
+def test_reset_and_disable_end_open_sessions(ctx: ServiceContext) -> None:
+    add_user(ctx, LOCAL, "ivy", "investigator", PW)
+    throttle = LoginThrottle(5, 900)
+    first, second = (login(ctx, throttle, "ivy", PW, "10.0.0.1") for _ in range(2))
+    set_password(ctx, LOCAL, "ivy", "another long password")
+    for token in (first, second):
+        with pytest.raises(AuthError):
+            resolve_session(ctx, token)
+    token = login(ctx, throttle, "ivy", "another long password", "10.0.0.1")
+    set_active(ctx, LOCAL, "ivy", False)
+    with pytest.raises(AuthError):
+        resolve_session(ctx, token)
+    with pytest.raises(AuthError):
+        login(ctx, throttle, "ivy", "another long password", "10.0.0.2")
+    set_active(ctx, LOCAL, "ivy", True)
+    with pytest.raises(AuthError):  # re-enabling does not revive the old session
+        resolve_session(ctx, token)
+    assert login(ctx, throttle, "ivy", "another long password", "10.0.0.3")
+    with pytest.raises(ForbiddenError):
+        set_active(ctx, Authz(9, "rex", Role.INVESTIGATOR, frozenset()), "ivy", False)
+
+
+def test_own_password_change_needs_the_current_one_and_keeps_this_session(ctx: ServiceContext) -> None:
+    add_user(ctx, LOCAL, "ivy", "investigator", PW)
+    throttle = LoginThrottle(5, 900)
+    here, elsewhere = (login(ctx, throttle, "ivy", PW, "10.0.0.1") for _ in range(2))
+    me = resolve_session(ctx, here)
+    with pytest.raises(AuthError, match="current password"):
+        change_own_password(ctx, me.authz, "not it at all", "a new long password", me.token_hash)
+    with pytest.raises(SafeholdError, match="at least"):
+        change_own_password(ctx, me.authz, PW, "short", me.token_hash)
+    change_own_password(ctx, me.authz, PW, "a new long password", token_hash(here))
+    assert resolve_session(ctx, here).authz.name == "ivy"
+    with pytest.raises(AuthError):
+        resolve_session(ctx, elsewhere)
+    with pytest.raises(AuthError):
+        login(ctx, throttle, "ivy", PW, "10.0.0.1")
+    assert login(ctx, throttle, "ivy", "a new long password", "10.0.0.1")
+
+
+def test_cli_disables_and_enables_accounts(ctx: ServiceContext) -> None:
+    add_user(ctx, LOCAL, "ivy", "investigator", PW)
+    env = {"SAFEHOLD_DATABASE_URL": ctx.db.url, "SAFEHOLD_DATA_DIR": str(ctx.settings.data_dir)}
+    r = CliRunner().invoke(cli, ["user", "disable", "ivy"], env=env)
+    assert r.exit_code == 0 and "disabled" in r.output
+    assert [u.active for u in list_users(ctx, LOCAL)] == [False]
+    assert CliRunner().invoke(cli, ["user", "enable", "ivy"], env=env).exit_code == 0
+    assert [u.active for u in list_users(ctx, LOCAL)] == [True]
+    assert CliRunner().invoke(cli, ["user", "disable", "nobody"], env=env).exit_code != 0

@@ -253,6 +253,21 @@ def test_security_headers_and_cookie_flags(ctx: ServiceContext, app: FastAPI, re
     assert media.status_code == 200 and media.headers["cache-control"] == "no-store"
 
 
+def test_changing_ones_password_in_the_browser(app: FastAPI, review: ReviewCase) -> None:
+    ivy, csrf = signed_in(app, "ivy")
+    other, _ = signed_in(app, "ivy")
+    form = {"current": PASSWORD, "new": "a brand new passphrase", "again": "a brand new passphrase",
+            "csrf_token": csrf}
+    wrong = ivy.post("/me/password", data={**form, "current": "x" * 12})
+    assert wrong.status_code == 400 and "current password is wrong" in wrong.text
+    assert ivy.post("/me/password", data={**form, "again": "something else"}).status_code == 400
+    ok = ivy.post("/me/password", data=form)
+    assert ok.status_code == 200 and "Password changed" in ok.text
+    assert ivy.get("/cases").status_code == 200  # this session goes on
+    assert other.get("/cases", headers=JSON).status_code == 401  # the other one ended
+    assert login(TestClient(app), "ivy", "a brand new passphrase")
+
+
 def test_sign_out_ends_the_session_server_side(app: FastAPI, review: ReviewCase) -> None:
     client, csrf = signed_in(app, "ivy")
     cookie = client.cookies.get("safehold_session")
