@@ -24,7 +24,9 @@ from safehold.services.context import ServiceContext
 from safehold.store.models import Content, EvidenceItem, FileInstance
 from safehold.store.review_models import GalleryRow, GalleryState
 
-__all__ = ["ensure_gallery", "files_stamp", "gallery_current", "ingest_running", "use_listing"]
+__all__ = ["MEDIA", "ensure_gallery", "files_stamp", "gallery_current", "ingest_running", "use_listing"]
+
+MEDIA = ("image", "video")  # what the gallery shows
 
 
 def files_stamp(s: Session, case_id: int) -> str:
@@ -78,10 +80,13 @@ def ensure_gallery(ctx: ServiceContext, case_id: int) -> None:
                     .group_by(FileInstance.sha256))
             s.execute(insert(GalleryRow).from_select(
                 ["case_id", "sha256", "locator", "deleted", "mtime", "size", "media_kind"], rows))
+            media = s.scalar(select(func.count()).where(GalleryRow.case_id == case_id,
+                                                        GalleryRow.media_kind.in_(MEDIA))) or 0
             if state is None:
-                s.add(GalleryState(case_id=case_id, stamp=stamp, computed_at=utcnow()))
-            else:
-                state.stamp, state.computed_at = stamp, utcnow()
+                state = GalleryState(case_id=case_id)
+                s.add(state)
+            state.stamp, state.computed_at, state.media = stamp, utcnow(), media
+            state.counts = state.counts_stamp = None
     except IntegrityError:  # a concurrent refresh stored the same rows first
         return
     if ctx.db.dialect == "postgresql":

@@ -15,6 +15,7 @@ from safehold.ingest.pipeline import IngestProgress, ingest_evidence
 from safehold.services.cases import resolve_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import get_evidence, record_custody
+from safehold.services.gallery import ensure_gallery, ingest_running
 from safehold.store.hashset_models import HashSet
 from safehold.store.models import EvidenceItem, FileInstance
 
@@ -95,6 +96,13 @@ def run_ingest(
                 item.ingest_finished_at = utcnow()
                 record_custody(s, eid, ctx.actor, "ingested", files=counts[0], errors=counts[1])
         runs.append(run)
+    if any(not r.skipped for r in runs):
+        # The review gallery's listing, built now rather than by the first page view after
+        # ingest (~40 s at 1M files). Skipped while another ingest of the case is adding files.
+        with ctx.db.session() as s:
+            busy = ingest_running(s, case_id)
+        if not busy:
+            ensure_gallery(ctx, case_id)
     with ctx.db.session() as s:
         have_sets = s.scalar(select(func.count()).select_from(HashSet)) or 0
     if not have_sets:

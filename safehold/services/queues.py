@@ -10,22 +10,25 @@ not contents: an unreadable file has no content to show.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, exists, func, literal, not_, select
+from sqlalchemy import Integer, Select, and_, case, exists, func, literal, not_, select, tuple_
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from safehold.core.errors import SafeholdError
 from safehold.services.audit import record_event
+from safehold.services.auth import aware
 from safehold.services.authz import Authz, require
 from safehold.services.categories import label
 from safehold.services.context import ServiceContext
-from safehold.services.gallery import use_listing
+from safehold.services.gallery import MEDIA, use_listing
 from safehold.store.hashset_models import HashEntry, HashSet, Match
 from safehold.store.models import Content, EvidenceItem, FileInstance
-from safehold.store.review_models import ContentCluster, GalleryRow, Review
+from safehold.store.review_models import ContentCluster, GalleryRow, GalleryState, Review
 
 __all__ = [
     "QUEUES",
@@ -41,7 +44,7 @@ __all__ = [
 
 QUEUES = ("known", "near_known", "watch", "unknown", "all", "errors")
 SORTS = ("path", "size", "-size", "date", "-date", "distance")
-MEDIA = ("image", "video")
+KEYSET_SORTS = ("path", "size", "-size")  # keys never NULL: pages continue after a cursor
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,7 @@ class GalleryPage:
     items: list[GalleryItem] = field(default_factory=list)
     offset: int = 0
     next_offset: int | None = None
+    next_after: str | None = None  # cursor of the next page (path and size sorts)
 
 
 def _matched(*where: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -162,32 +166,51 @@ def _content_filters(f: QueueFilter) -> list[ColumnElement[bool]]:
     return out
 
 
+def _cursor(after: str | None, sort: str) -> tuple[str | int, str] | None:
+    """``after`` (``SHA:VALUE``, as ``GalleryPage.next_after`` gives it) as (sort value, sha)."""
+    if after is None or sort not in KEYSET_SORTS:
+        return None
+    sha, sep, value = after.partition(":")
+    if len(sha) != 64 or not sep or any(c not in "0123456789abcdef" for c in sha):
+        raise SafeholdError("bad page cursor")
+    if sort == "path":
+        return value, sha
+    try:
+        return int(value), sha
+    except ValueError:
+        raise SafeholdError("bad page cursor") from None
+
+
 def queue_page(ctx: ServiceContext, authz: Authz, case_id: int, queue: str, f: QueueFilter,
-               sort: str = "path", offset: int = 0, limit: int | None = None) -> GalleryPage:
+               sort: str = "path", offset: int = 0, limit: int | None = None,
+               after: str | None = None) -> GalleryPage:
+    """One page of a queue: from ``offset``, or (path and size sorts) after the cursor ``after``,
+    which costs the same on the last page of a million as on the first."""
     require(authz.can_read_case(case_id), "see this case")
     if queue not in QUEUES:
         raise SafeholdError(f"queue must be one of {', '.join(QUEUES)}")
     if sort not in SORTS:
         raise SafeholdError(f"sort must be one of {', '.join(SORTS)}")
     limit = max(1, min(limit or ctx.settings.web.page_size, 500))
-    offset = max(0, offset)
+    cursor = _cursor(after, sort)
+    offset = 0 if cursor is not None else max(0, offset)
     record_event(ctx, authz.actor, "view-queue", case_id, queue, offset=offset, sort=sort,
-                 filters={k: str(v) for k, v in _filter_items(f)})
+                 filters={k: str(v) for k, v in _filter_items(f)}, **({"after": after} if cursor else {}))
     if queue == "errors":
         return _errors_page(ctx, case_id, f, offset, limit)
     # Phase 1 finds this page's hashes in sort order; phase 2 fetches the tiles' details for
     # them alone, so nothing wide is carried through the sort of a 100k-item queue.
     listing = use_listing(ctx, case_id)
     with ctx.db.session() as s:
-        shas: list[str] = list(s.scalars(_page_query(listing, case_id, queue, f, sort).offset(offset)
-                                         .limit(limit + 1)))
+        found = s.execute(_page_query(listing, case_id, queue, f, sort, cursor).offset(offset)
+                          .limit(limit + 1)).all()
+        shas: list[str] = [r[0] for r in found]
         page_shas = shas[:limit]
-        scope = _file_scope(case_id, f, page_shas)
+        where = _page_files(s, case_id, f, page_shas)
         details = {r[0]: r for r in s.execute(
             select(Content.sha256, Content.media_kind, Content.size, Content.width, Content.height,
-                   scope.c.where, scope.c.deleted, Review.category_scheme, Review.category_code, Review.status,
+                   Review.category_scheme, Review.category_code, Review.status,
                    ContentCluster.cluster, ContentCluster.size)
-            .join(scope, scope.c.sha256 == Content.sha256)
             .outerjoin(Review, and_(Review.case_id == case_id, Review.sha256 == Content.sha256))
             .outerjoin(ContentCluster, and_(ContentCluster.case_id == case_id,
                                             ContentCluster.sha256 == Content.sha256))
@@ -197,17 +220,45 @@ def queue_page(ctx: ServiceContext, authz: Authz, case_id: int, queue: str, f: Q
                               .group_by(Match.sha256)).all())
     page = GalleryPage(queue, offset=offset)
     for sha in page_shas:
-        _, kind, size, w, h, where, deleted, scheme, code, status, cluster, csize = details[sha]
-        page.items.append(GalleryItem(sha, kind, size, w, h, where, bool(deleted),
+        _, kind, size, w, h, scheme, code, status, cluster, csize = details[sha]
+        shown, deleted = where.get(sha, ("", False))
+        page.items.append(GalleryItem(sha, kind, size, w, h, shown, deleted,
                                       label(scheme, code) if code else None, status, cluster, csize or 1,
                                       dist.get(sha)))
-    page.next_offset = offset + limit if len(shas) > limit else None
+    if len(shas) > limit:
+        page.next_offset = offset + limit
+        last_sha, last_value = found[limit - 1]
+        if sort in KEYSET_SORTS and last_value is not None:
+            page.next_after = f"{last_sha}:{last_value}"
     return page
 
 
-def _page_query(listing: bool, case_id: int, queue: str, f: QueueFilter, sort: str) -> Select[Any]:
-    """Hashes of the queue in sort order: from the case's gallery listing when it is current and
-    no file-level filter is set (an index walk that stops after the page), else from the files."""
+def _page_files(s: Session, case_id: int, f: QueueFilter, shas: list[str]) -> dict[str, tuple[str, bool]]:
+    """Per content of a page: its first locator and whether any instance is deleted, among the
+    case's instances passing the file filters. Read through the contents' index alone and
+    filtered here (a content has a handful of instances): any join to the case let the planner
+    walk the case's files instead, 0.36 s a page at 1M files."""
+    evidence = set(s.scalars(select(EvidenceItem.id).where(EvidenceItem.case_id == case_id)))
+    out: dict[str, tuple[str, bool]] = {}
+    rows = s.execute(select(FileInstance.sha256, FileInstance.evidence_id, FileInstance.display,
+                            FileInstance.deleted, FileInstance.mtime).where(FileInstance.sha256.in_(shas)))
+    for sha, eid, shown, deleted, mtime in rows:
+        if sha is None or eid not in evidence or (f.evidence_id is not None and eid != f.evidence_id) \
+                or (f.deleted is not None and bool(deleted) != f.deleted) \
+                or (f.date_from is not None and (mtime is None or aware(mtime) < f.date_from)) \
+                or (f.date_to is not None and (mtime is None or aware(mtime) > f.date_to)):
+            continue
+        first, any_deleted = out.get(sha, (shown, False))
+        out[sha] = (min(first, shown), any_deleted or bool(deleted))
+    return out
+
+
+def _page_query(listing: bool, case_id: int, queue: str, f: QueueFilter, sort: str,
+                cursor: tuple[str | int, str] | None = None) -> Select[Any]:
+    """(hash, sort value) of the queue in sort order: from the case's gallery listing when it is
+    current and no file-level filter is set (an index walk that stops after the page), else from
+    the files. A cursor continues after its (value, hash) as a row comparison, which both
+    databases answer from the (case, key, hash) indexes."""
     best = (select(func.min(Match.distance)).where(Match.sha256 == Content.sha256, Match.method == "pdq")
             .scalar_subquery())
     file_filters = (f.evidence_id, f.deleted, f.date_from, f.date_to)
@@ -218,6 +269,7 @@ def _page_query(listing: bool, case_id: int, queue: str, f: QueueFilter, sort: s
             "path": [g.locator, g.sha256], "size": [g.size, g.sha256], "-size": [g.size.desc(), g.sha256.desc()],
             "date": [g.mtime, g.sha256], "-date": [g.mtime.desc(), g.sha256.desc()], "distance": [best, g.sha256],
         }
+        cols: dict[str, tuple[Any, Any]] = {"path": (g.locator, g.sha256), "size": (g.size, g.sha256)}
     else:
         scope = _file_scope(case_id, f)
         q = select(Content.sha256).join(scope, scope.c.sha256 == Content.sha256)
@@ -226,11 +278,18 @@ def _page_query(listing: bool, case_id: int, queue: str, f: QueueFilter, sort: s
             "date": [scope.c.mtime], "-date": [scope.c.mtime.desc()], "distance": [best],
         }
         keys = {k: [*v, Content.sha256] for k, v in keys.items()}
+        cols = {"path": (scope.c.where, Content.sha256), "size": (Content.size, Content.sha256)}
     q = q.where(_predicates()[queue], *_content_filters(f))
     if f.decided is not None:
         decided = Content.sha256.in_(select(Review.sha256).where(Review.case_id == case_id))
         q = q.where(decided if f.decided else not_(decided))
-    return q.order_by(*keys[sort])
+    if sort not in KEYSET_SORTS:
+        return q.add_columns(literal(None)).order_by(*keys[sort])
+    key, sha = cols[sort.lstrip("-")]
+    if cursor is not None:
+        row = tuple_(key, sha)
+        q = q.where(row < tuple_(*cursor) if sort == "-size" else row > tuple_(*cursor))
+    return q.add_columns(key).order_by(*keys[sort])
 
 
 def _filter_items(f: QueueFilter) -> list[tuple[str, object]]:
@@ -257,28 +316,51 @@ def _errors_page(ctx: ServiceContext, case_id: int, f: QueueFilter, offset: int,
     return page
 
 
+def _matches_stamp(s: Session) -> str:
+    """Identifies the state of the matches (rows are only inserted, or deleted with their set)."""
+    n, last = s.execute(select(func.count(), func.coalesce(func.max(Match.id), 0)).select_from(Match)).one()
+    return f"matches={n};last={last}"
+
+
+def _classed(s: Session, scope: Any) -> list[tuple[str, bool, int]]:
+    """Matched contents of ``scope`` per (class, is media). Only matched contents can be anything
+    but *unknown*, so the class expression runs over those alone."""
+    cls = class_expr().label("cls")
+    classed = (select(cls, Content.media_kind.in_(MEDIA).label("is_media")).select_from(Content)
+               .join(scope, scope.c.sha256 == Content.sha256).where(Content.sha256.in_(select(Match.sha256)))
+               .subquery())
+    return [(str(c), bool(m), int(n)) for c, m, n in s.execute(
+        select(classed.c.cls, classed.c.is_media, func.count()).group_by(classed.c.cls, classed.c.is_media))]
+
+
 def queue_counts(ctx: ServiceContext, authz: Authz, case_id: int) -> dict[str, int]:
     """Items per queue (contents; file instances for errors), for the dashboard and the tabs.
 
-    Only matched contents can be anything but *unknown*, so the class expression runs over those
-    alone and *unknown* is the media total less the matched media that are classed otherwise."""
+    *unknown* is the media total less the matched media classed otherwise. With a current
+    listing, the media total is the listing's and the classed counts are kept beside it, valid
+    while neither the files nor the matches change: a page of a 1M-item case then costs no count
+    over the case (measured: 2.5 s a page before)."""
     require(authz.can_read_case(case_id), "see this case")
-    cls = class_expr().label("cls")
-    matched = Content.sha256.in_(select(Match.sha256))
     listing = use_listing(ctx, case_id)
     with ctx.db.session() as s:
-        if listing:
-            scope: Any = select(GalleryRow.sha256).where(GalleryRow.case_id == case_id).subquery()
-            media = s.scalar(select(func.count()).where(GalleryRow.case_id == case_id,
-                                                        GalleryRow.media_kind.in_(MEDIA))) or 0
+        state = s.get(GalleryState, case_id) if listing else None
+        if state is not None:
+            if state.media is None:  # a listing built before the total was kept
+                state.media = s.scalar(select(func.count()).where(GalleryRow.case_id == case_id,
+                                                                  GalleryRow.media_kind.in_(MEDIA))) or 0
+            key = f"{state.stamp};{_matches_stamp(s)}"
+            if state.counts_stamp == key and state.counts is not None:
+                rows = [(str(c), bool(m), int(n)) for c, m, n in json.loads(state.counts)]
+            else:
+                scope: Any = select(GalleryRow.sha256).where(GalleryRow.case_id == case_id).subquery()
+                rows = _classed(s, scope)
+                state.counts, state.counts_stamp = json.dumps(rows), key
+            media = state.media
         else:
             scope = _file_scope(case_id, QueueFilter())
             media = s.scalar(select(func.count()).select_from(Content).join(scope, scope.c.sha256 == Content.sha256)
                              .where(Content.media_kind.in_(MEDIA))) or 0
-        classed = (select(cls, Content.media_kind.in_(MEDIA).label("is_media")).select_from(Content)
-                   .join(scope, scope.c.sha256 == Content.sha256).where(matched).subquery())
-        rows = s.execute(select(classed.c.cls, classed.c.is_media, func.count())
-                         .group_by(classed.c.cls, classed.c.is_media)).all()
+            rows = _classed(s, scope)
         errors = s.scalar(select(func.count()).select_from(FileInstance)
                           .join(EvidenceItem, EvidenceItem.id == FileInstance.evidence_id)
                           .where(EvidenceItem.case_id == case_id, FileInstance.error_code.is_not(None))) or 0

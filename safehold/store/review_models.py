@@ -161,6 +161,7 @@ class GalleryRow(Base):
         Index("ix_case_gallery_locator", "case_id", "locator", "sha256"),
         Index("ix_case_gallery_size", "case_id", "size", "sha256"),
         Index("ix_case_gallery_mtime", "case_id", "mtime", "sha256"),
+        Index("ix_case_gallery_kind", "case_id", "media_kind"),  # counts the media without reading rows
     )
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
@@ -173,11 +174,17 @@ class GalleryRow(Base):
 
 
 class GalleryState(Base):
+    """The listing's build: the files it was built from (``stamp``), its media total, and the
+    queue counts with the state of the matches they were counted from (``counts_stamp``)."""
+
     __tablename__ = "case_gallery_state"
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     stamp: Mapped[str] = mapped_column(String(100))
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    media: Mapped[int | None] = mapped_column(BigInteger)
+    counts: Mapped[str | None] = mapped_column(Text)  # JSON: [[class, is_media, n], ...]
+    counts_stamp: Mapped[str | None] = mapped_column(String(200))
 
 
 class ContentCluster(Base):

@@ -64,7 +64,14 @@ def test_queue_pages_at_100k_items(ctx: ServiceContext, tmp_path: Path) -> None:
 
     first = page("unknown")
     assert len(first) == 60 and first == live["p1"]
-    assert len(page("unknown", offset=94_000)) == 60
+    deep = page("unknown", offset=94_000)
+    assert len(deep) == 60
+    before = timed("unknown path @93940", lambda: queue_page(ctx, authz, case.id, "unknown", QueueFilter(), "path",
+                                                            93_940, 60))
+    assert before.next_after is not None and before.next_after.startswith(before.items[-1].sha256)
+    by_cursor = timed("unknown path after cursor", lambda: queue_page(
+        ctx, authz, case.id, "unknown", QueueFilter(), "path", limit=60, after=before.next_after))
+    assert [i.sha256 for i in by_cursor.items] == deep  # the same page, without walking 94k rows
     by_size = page("all", "-size")
     assert by_size == live["size"] and by_size[0] == hashlib.sha256(str(N - 1).encode()).hexdigest()
     assert page("all", "date", camera_make="canon") == live["canon"]

@@ -19,7 +19,9 @@ from sqlalchemy import delete, select, update
 
 from safehold.core.clock import utcnow
 from safehold.core.settings import WebSettings
+from safehold.services.authz import Authz
 from safehold.services.context import ServiceContext
+from safehold.services.queues import QueueFilter, queue_page
 from safehold.services.thumbs import contact_sheet_path
 from safehold.store.models import Content, EvidenceItem, IngestBatch
 from safehold.store.review_models import AuditEvent, Reveal
@@ -80,16 +82,29 @@ def test_gallery_pages_continue_where_the_last_stopped(ctx: ServiceContext, revi
     ctx.settings.web.page_size = 3
     app = create_app(ctx.settings, ctx)
     client, _ = signed_in(app, "ivy")
-    first = client.get(f"/cases/{review.case_id}/queues/all?sort=path").text
-    seen = re.findall(r'data-sha="([0-9a-f]{64})"', first)
-    nxt = re.search(r'hx-get="([^"]+)" hx-trigger="revealed"', first)
-    while nxt is not None:
-        frag = client.get(nxt.group(1).replace("&amp;", "&")).text
-        seen += re.findall(r'data-sha="([0-9a-f]{64})"', frag)
-        nxt = re.search(r'hx-get="([^"]+)" hx-trigger="revealed"', frag)
-    everything = _shas(client.get(f"/cases/{review.case_id}/queues/all?sort=path").text)
-    assert len(seen) == len(set(seen)) > 3
-    assert len(everything) == 3 and everything < set(seen)
+
+    def scrolled(sort: str) -> list[str]:
+        first = client.get(f"/cases/{review.case_id}/queues/all?sort={sort}").text
+        seen = re.findall(r'data-sha="([0-9a-f]{64})"', first)
+        nxt = re.search(r'hx-get="([^"]+)" hx-trigger="revealed"', first)
+        while nxt is not None:
+            url = nxt.group(1).replace("&amp;", "&")
+            assert ("after=" in url) == (sort in ("path", "size", "-size")), url  # a cursor where the sort has one
+            frag = client.get(url).text
+            seen += re.findall(r'data-sha="([0-9a-f]{64})"', frag)
+            nxt = re.search(r'hx-get="([^"]+)" hx-trigger="revealed"', frag)
+        return seen
+
+    for running in (False, True):  # the listing, then the live tables (an ingest running)
+        with ctx.db.session() as s:
+            s.execute(update(EvidenceItem).where(EvidenceItem.case_id == review.case_id)
+                      .values(ingest_state="running" if running else "done"))
+        for sort in ("path", "size", "-size", "date", "distance"):
+            seen = scrolled(sort)
+            whole = queue_page(ctx, Authz.local("test"), review.case_id, "all", QueueFilter(), sort, limit=500)
+            assert seen == [i.sha256 for i in whole.items], (sort, running)
+            assert len(seen) == len(set(seen)) > 3
+    assert client.get(f"/cases/{review.case_id}/queues/all/page?sort=path&after=zz", headers=JSON).status_code == 400
 
 
 def test_categorise_a_cluster_and_export_it(app: FastAPI, review: ReviewCase) -> None:

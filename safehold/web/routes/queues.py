@@ -10,7 +10,15 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Respons
 from fastapi.responses import HTMLResponse
 
 from safehold.services.dashboard import case_name
-from safehold.services.queues import QUEUES, SORTS, QueueFilter, queue_counts, queue_options, queue_page
+from safehold.services.queues import (
+    QUEUES,
+    SORTS,
+    GalleryPage,
+    QueueFilter,
+    queue_counts,
+    queue_options,
+    queue_page,
+)
 from safehold.services.review import review_settings
 from safehold.web.deps import Ctx, CurrentUser, Refresher, Templates, current_user
 from safehold.web.render import page
@@ -49,11 +57,15 @@ def _filter(
 Filter = Annotated[QueueFilter, Depends(_filter)]
 
 
-def _next_url(request: Request, case_id: int, queue: str, next_offset: int | None) -> str | None:
-    if next_offset is None:
+def _next_url(request: Request, case_id: int, queue: str, page_: GalleryPage) -> str | None:
+    """The next page: after the last tile's cursor where the sort has one, else by offset."""
+    if page_.next_offset is None:
         return None
-    params = {k: v for k, v in request.query_params.items() if k != "offset"}
-    params["offset"] = str(next_offset)
+    params = {k: v for k, v in request.query_params.items() if k not in ("offset", "after")}
+    if page_.next_after is not None:
+        params["after"] = page_.next_after
+    else:
+        params["offset"] = str(page_.next_offset)
     return f"/cases/{case_id}/queues/{queue}/page?{urlencode(params)}"
 
 
@@ -67,13 +79,14 @@ def queue(case_id: int, queue: str, request: Request, ctx: Ctx, user: CurrentUse
                 queue=queue, queues=QUEUES, sorts=SORTS, sort=sort, counts=queue_counts(ctx, user.authz, case_id),
                 options=queue_options(ctx, user.authz, case_id), f=f, q=request.query_params,
                 settings=review_settings(ctx, user.authz, case_id), page_=result,
-                next_url=_next_url(request, case_id, queue, result.next_offset))
+                next_url=_next_url(request, case_id, queue, result))
 
 
 @router.get("/cases/{case_id}/queues/{queue}/page", response_class=HTMLResponse)
 def queue_more(case_id: int, queue: str, request: Request, ctx: Ctx, user: CurrentUser, templates: Templates,
                f: Filter, sort: Annotated[str, Query(max_length=10)] = "path",
-               offset: Annotated[int, Query(ge=0)] = 0) -> Response:
-    result = queue_page(ctx, user.authz, case_id, queue, f, sort, offset)
+               offset: Annotated[int, Query(ge=0)] = 0,
+               after: Annotated[str | None, Query(max_length=4200)] = None) -> Response:
+    result = queue_page(ctx, user.authz, case_id, queue, f, sort, offset, after=after)
     return page(templates, request, user, "_tiles.html", case_id=case_id, queue=queue, page_=result,
-                next_url=_next_url(request, case_id, queue, result.next_offset))
+                next_url=_next_url(request, case_id, queue, result))
