@@ -4,9 +4,11 @@ instances.
 A queue page over the live tables must group every file of the case before it can sort, which
 at 100k items costs about a second per page. The listing is indexed by (case, sort key), so a
 page walks the index and stops after one page. Files never change once ingested, so the listing
-is current while the case's file count and newest file id are what it was built from.
-``use_listing`` builds it on demand (seconds, once per case) unless an ingest is still adding
-files; queue pages then use the live tables instead (correct, slower).
+is current while the case's file count and newest file id are what it was built from. The end of
+an ingest builds it (``services.ingest``); ``use_listing`` builds it on demand otherwise, unless
+an ingest is still adding files: queue pages then use the live tables instead (correct, slower).
+A build runs in SHA-256 ranges, each its own short transaction, so SQLite's single writer lock
+is never held for long (page views write audit records).
 
 On PostgreSQL a rebuild also refreshes the planner's statistics: right after a large ingest they
 can still describe nearly empty tables, and a plan made from those turned a one-second query over
@@ -16,7 +18,7 @@ can still describe nearly empty tables, and a plan made from those turned a one-
 from __future__ import annotations
 
 from sqlalchemy import Integer, case, delete, false, func, insert, literal, select, text, true
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from safehold.core.clock import utcnow
@@ -57,39 +59,71 @@ def use_listing(ctx: ServiceContext, case_id: int) -> bool:
             return True
         if ingest_running(s, case_id):
             return False
-    ensure_gallery(ctx, case_id)
-    return True
+    return ensure_gallery(ctx, case_id)
 
 
-def ensure_gallery(ctx: ServiceContext, case_id: int) -> None:
-    """Rebuild the listing in one INSERT … SELECT unless it is current. Internal: callers have
-    checked access."""
+def _ranges(files: int) -> list[tuple[str, str | None]]:
+    """SHA-256 ranges to rebuild one transaction at a time: a single 1M-file INSERT held SQLite's
+    write lock for ~40 s, and every page view (its audit record) waited or failed meanwhile."""
+    parts = 1 if files < 20_000 else 16 if files < 200_000 else 256
+    step = 256 // parts if parts > 1 else 256
+    bounds = [f"{i:02x}" for i in range(0, 256, step)] if parts > 1 else [""]
+    return [(lo, bounds[i + 1] if i + 1 < len(bounds) else None) for i, lo in enumerate(bounds)]
+
+
+def _rebuild_range(ctx: ServiceContext, case_id: int, lo: str, hi: str | None) -> None:
+    in_range = [FileInstance.sha256 >= lo] + ([FileInstance.sha256 < hi] if hi is not None else [])
+    mine = [GalleryRow.sha256 >= lo] + ([GalleryRow.sha256 < hi] if hi is not None else [])
+    any_deleted = case((func.max(func.cast(FileInstance.deleted, Integer)) > 0, true()), else_=false())
+    rows = (select(literal(case_id), FileInstance.sha256, func.min(FileInstance.display), any_deleted,
+                   func.min(FileInstance.mtime), func.max(Content.size), func.max(Content.media_kind))
+            .join(EvidenceItem, EvidenceItem.id == FileInstance.evidence_id)
+            .join(Content, Content.sha256 == FileInstance.sha256)
+            .where(EvidenceItem.case_id == case_id, *in_range)
+            .group_by(FileInstance.sha256))
     try:
         with ctx.db.session() as s:
-            stamp = files_stamp(s, case_id)
-            state = s.get(GalleryState, case_id)
-            if state is not None and state.stamp == stamp:
-                return
-            s.execute(delete(GalleryRow).where(GalleryRow.case_id == case_id))
-            any_deleted = case((func.max(func.cast(FileInstance.deleted, Integer)) > 0, true()), else_=false())
-            rows = (select(literal(case_id), FileInstance.sha256, func.min(FileInstance.display), any_deleted,
-                           func.min(FileInstance.mtime), func.max(Content.size), func.max(Content.media_kind))
-                    .join(EvidenceItem, EvidenceItem.id == FileInstance.evidence_id)
-                    .join(Content, Content.sha256 == FileInstance.sha256)
-                    .where(EvidenceItem.case_id == case_id)
-                    .group_by(FileInstance.sha256))
+            s.execute(delete(GalleryRow).where(GalleryRow.case_id == case_id, *mine))
             s.execute(insert(GalleryRow).from_select(
                 ["case_id", "sha256", "locator", "deleted", "mtime", "size", "media_kind"], rows))
+    except IntegrityError:  # a concurrent rebuild stored this range first: the same rows
+        pass
+
+
+def ensure_gallery(ctx: ServiceContext, case_id: int) -> bool:
+    """Rebuild the listing unless it is current; False if it could not be (another writer held
+    the store too long). Range by range, each in its own short transaction; the state row, which
+    says the listing is current, is written last, so pages read the live tables until then.
+    Two rebuilds at once are harmless: each range is replaced whole with the same rows.
+    Internal: callers have checked access."""
+    with ctx.db.session() as s:
+        stamp = files_stamp(s, case_id)
+        state = s.get(GalleryState, case_id)
+        if state is not None and state.stamp == stamp:
+            return True
+    files = int(stamp.split(";")[0].removeprefix("files="))
+    try:
+        for lo, hi in _ranges(files):
+            _rebuild_range(ctx, case_id, lo, hi)
+        with ctx.db.session() as s:
+            if files_stamp(s, case_id) != stamp:  # files were added meanwhile: not current
+                return False
             media = s.scalar(select(func.count()).where(GalleryRow.case_id == case_id,
                                                         GalleryRow.media_kind.in_(MEDIA))) or 0
+            state = s.get(GalleryState, case_id)
             if state is None:
                 state = GalleryState(case_id=case_id)
                 s.add(state)
             state.stamp, state.computed_at, state.media = stamp, utcnow(), media
             state.counts = state.counts_stamp = None
-    except IntegrityError:  # a concurrent refresh stored the same rows first
-        return
+    except IntegrityError:  # a concurrent rebuild stored the state first
+        return True
+    except OperationalError as exc:  # SQLite's lock held past the busy timeout
+        if "locked" not in str(exc):
+            raise
+        return False
     if ctx.db.dialect == "postgresql":
         with ctx.db.session() as s:
             s.execute(text("ANALYZE files, contents, matches, case_gallery"))
+    return True
 
