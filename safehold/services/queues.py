@@ -26,7 +26,7 @@ from safehold.services.authz import Authz, require
 from safehold.services.categories import label
 from safehold.services.context import ServiceContext
 from safehold.services.gallery import MEDIA, use_listing
-from safehold.store.hashset_models import HashEntry, HashSet, Match
+from safehold.store.hashset_models import HashEntry, HashSet, HashSetImport, Match
 from safehold.store.models import Content, EvidenceItem, FileInstance
 from safehold.store.review_models import ContentCluster, GalleryRow, GalleryState, Review
 
@@ -91,18 +91,21 @@ class GalleryPage:
     next_after: str | None = None  # cursor of the next page (path and size sorts)
 
 
-def _matched(*where: ColumnElement[bool]) -> ColumnElement[bool]:
-    """``Content`` has a match of this kind. An uncorrelated IN: both databases build the set of
+def _matched(sha: Any, *where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``sha`` has a match of this kind. An uncorrelated IN: both databases build the set of
     matched hashes once per query instead of probing per row (3-4x faster at 100k rows)."""
-    return Content.sha256.in_(select(Match.sha256).join(HashSet, HashSet.id == Match.set_id).where(*where))
+    return sha.in_(select(Match.sha256).join(HashSet, HashSet.id == Match.set_id).where(*where))  # type: ignore[no-any-return]
 
 
-def _predicates() -> dict[str, ColumnElement[bool]]:
-    abuse_exact = _matched(HashSet.kind == "known-abuse", Match.method != "pdq")
-    abuse_pdq = _matched(HashSet.kind == "known-abuse", Match.method == "pdq")
-    good = _matched(HashSet.kind == "known-good", Match.method != "pdq")
-    watch = _matched(HashSet.kind == "watch")
-    media = Content.media_kind.in_(MEDIA)
+def _predicates(sha: Any = Content.sha256, kind: Any = Content.media_kind) -> dict[str, ColumnElement[bool]]:
+    """Queue membership over a hash and a media-kind column: the content's, or the listing's own
+    copies (so a listing page needs no join to ``contents``, whose row estimates under these
+    NOT IN filters led PostgreSQL to hash-join and sort a 1M-item case, 0.8 s a page)."""
+    abuse_exact = _matched(sha, HashSet.kind == "known-abuse", Match.method != "pdq")
+    abuse_pdq = _matched(sha, HashSet.kind == "known-abuse", Match.method == "pdq")
+    good = _matched(sha, HashSet.kind == "known-good", Match.method != "pdq")
+    watch = _matched(sha, HashSet.kind == "watch")
+    media = kind.in_(MEDIA)
     return {
         "known": abuse_exact,
         "near_known": and_(abuse_pdq, not_(abuse_exact)),
@@ -141,14 +144,16 @@ def _file_scope(case_id: int, f: QueueFilter, only: list[str] | None = None) -> 
     return q.group_by(FileInstance.sha256).subquery("scope")
 
 
-def _content_filters(f: QueueFilter) -> list[ColumnElement[bool]]:
+def _content_filters(f: QueueFilter, sha: Any = Content.sha256, kind: Any = Content.media_kind,
+                     size: Any = Content.size) -> list[ColumnElement[bool]]:
+    """The content-level filters; camera ones read ``contents``, the rest the given columns."""
     out: list[ColumnElement[bool]] = []
     if f.media_type:
-        out.append(Content.media_kind == f.media_type)
+        out.append(kind == f.media_type)
     if f.min_size is not None:
-        out.append(Content.size >= f.min_size)
+        out.append(size >= f.min_size)
     if f.max_size is not None:
-        out.append(Content.size <= f.max_size)
+        out.append(size <= f.max_size)
     if f.camera_make:
         out.append(func.lower(Content.camera_make).contains(f.camera_make.lower(), autoescape=True))
     if f.camera_model:
@@ -162,7 +167,7 @@ def _content_filters(f: QueueFilter) -> list[ColumnElement[bool]]:
         if f.category:
             conds.append(exists(select(literal(1)).select_from(HashEntry)
                                 .where(HashEntry.id == Match.entry_id, HashEntry.category_code == f.category)))
-        out.append(_matched(*conds))
+        out.append(_matched(sha, *conds))
     return out
 
 
@@ -259,29 +264,36 @@ def _page_query(listing: bool, case_id: int, queue: str, f: QueueFilter, sort: s
     current and no file-level filter is set (an index walk that stops after the page), else from
     the files. A cursor continues after its (value, hash) as a row comparison, which both
     databases answer from the (case, key, hash) indexes."""
-    best = (select(func.min(Match.distance)).where(Match.sha256 == Content.sha256, Match.method == "pdq")
-            .scalar_subquery())
     file_filters = (f.evidence_id, f.deleted, f.date_from, f.date_to)
     if listing and all(x is None for x in file_filters):
         g = GalleryRow
-        q = select(g.sha256).join(Content, Content.sha256 == g.sha256).where(g.case_id == case_id)
+        best = (select(func.min(Match.distance)).where(Match.sha256 == g.sha256, Match.method == "pdq")
+                .scalar_subquery())
+        q = select(g.sha256).where(g.case_id == case_id)
+        if f.camera_make or f.camera_model or f.camera_serial:
+            q = q.join(Content, Content.sha256 == g.sha256)
+        q = q.where(_predicates(g.sha256, g.media_kind)[queue], *_content_filters(f, g.sha256, g.media_kind, g.size))
+        sha_col: Any = g.sha256
         keys: dict[str, list[Any]] = {
             "path": [g.locator, g.sha256], "size": [g.size, g.sha256], "-size": [g.size.desc(), g.sha256.desc()],
             "date": [g.mtime, g.sha256], "-date": [g.mtime.desc(), g.sha256.desc()], "distance": [best, g.sha256],
         }
         cols: dict[str, tuple[Any, Any]] = {"path": (g.locator, g.sha256), "size": (g.size, g.sha256)}
     else:
+        best = (select(func.min(Match.distance)).where(Match.sha256 == Content.sha256, Match.method == "pdq")
+                .scalar_subquery())
         scope = _file_scope(case_id, f)
         q = select(Content.sha256).join(scope, scope.c.sha256 == Content.sha256)
+        q = q.where(_predicates()[queue], *_content_filters(f))
+        sha_col = Content.sha256
         keys = {
             "path": [scope.c.where], "size": [Content.size], "-size": [Content.size.desc()],
             "date": [scope.c.mtime], "-date": [scope.c.mtime.desc()], "distance": [best],
         }
         keys = {k: [*v, Content.sha256] for k, v in keys.items()}
         cols = {"path": (scope.c.where, Content.sha256), "size": (Content.size, Content.sha256)}
-    q = q.where(_predicates()[queue], *_content_filters(f))
     if f.decided is not None:
-        decided = Content.sha256.in_(select(Review.sha256).where(Review.case_id == case_id))
+        decided = sha_col.in_(select(Review.sha256).where(Review.case_id == case_id))
         q = q.where(decided if f.decided else not_(decided))
     if sort not in KEYSET_SORTS:
         return q.add_columns(literal(None)).order_by(*keys[sort])
@@ -317,9 +329,12 @@ def _errors_page(ctx: ServiceContext, case_id: int, f: QueueFilter, offset: int,
 
 
 def _matches_stamp(s: Session) -> str:
-    """Identifies the state of the matches (rows are only inserted, or deleted with their set)."""
-    n, last = s.execute(select(func.count(), func.coalesce(func.max(Match.id), 0)).select_from(Match)).one()
-    return f"matches={n};last={last}"
+    """Identifies the state of the matches without counting them: rows are only inserted (rising
+    ids) or deleted with a set's removal (the number of sets drops) or replacement (a new import)."""
+    last = s.scalar(select(func.max(Match.id))) or 0
+    sets = s.scalar(select(func.count()).select_from(HashSet)) or 0
+    imports = s.scalar(select(func.max(HashSetImport.id))) or 0
+    return f"matches={last};sets={sets};imports={imports}"
 
 
 def _classed(s: Session, scope: Any) -> list[tuple[str, bool, int]]:

@@ -160,6 +160,7 @@ class FileInstance(Base):
     __table_args__ = (
         UniqueConstraint("locator_hash"),
         Index("ix_files_evidence_error", "evidence_id", "error_code"),
+        Index("ix_files_evidence_id_id", "evidence_id", "id"),  # newest file per item: services.gallery
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
