@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-__all__ = ["from_timestamp", "utcnow"]
+__all__ = ["aware", "from_timestamp", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -19,3 +19,8 @@ def from_timestamp(ts: float | None) -> datetime | None:
         return datetime.fromtimestamp(ts, UTC)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def aware(dt: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)

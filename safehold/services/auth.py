@@ -18,11 +18,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from safehold.core.clock import utcnow
+from safehold.core.clock import aware, utcnow
 from safehold.core.errors import AuthError, TooManyAttemptsError
 from safehold.services.accounts import authz_for, check_password
 from safehold.services.audit import audited, record_event
@@ -30,12 +30,7 @@ from safehold.services.authz import Authz
 from safehold.services.context import ServiceContext
 from safehold.store.review_models import User, WebSession
 
-__all__ = ["LoginThrottle", "SignedIn", "aware", "csrf_ok", "login", "logout", "resolve_session", "token_hash"]
-
-
-def aware(dt: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+__all__ = ["LoginThrottle", "SignedIn", "csrf_ok", "login", "logout", "resolve_session", "token_hash"]
 
 
 def token_hash(token: str) -> str:

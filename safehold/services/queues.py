@@ -19,9 +19,9 @@ from sqlalchemy import Integer, Select, and_, case, exists, func, literal, not_,
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from safehold.core.clock import aware
 from safehold.core.errors import SafeholdError
 from safehold.services.audit import record_event
-from safehold.services.auth import aware
 from safehold.services.authz import Authz, require
 from safehold.services.categories import label
 from safehold.services.context import ServiceContext

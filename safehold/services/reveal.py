@@ -17,10 +17,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from safehold.core.clock import utcnow
+from safehold.core.clock import aware, utcnow
 from safehold.core.errors import ForbiddenError, NotFoundError
 from safehold.services.audit import audited, record_event
-from safehold.services.auth import aware
 from safehold.services.authz import Authz, require
 from safehold.services.context import ServiceContext
 from safehold.services.playback import PlaybackFiles
