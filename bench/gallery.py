@@ -50,8 +50,9 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
-from sqlalchemy import create_engine, text, update  # noqa: E402
+from sqlalchemy import text, update  # noqa: E402
 
+from bench._pg import reset_schema  # noqa: E402
 from safehold.core.settings import Settings, WebSettings  # noqa: E402
 from safehold.ingest.executor import InlineExecutor  # noqa: E402
 from safehold.services.accounts import add_user, grant_case  # noqa: E402
@@ -80,12 +81,7 @@ def pg_url() -> str:
 
 
 def pg_reset(drop_only: bool = False) -> None:
-    eng = create_engine(PG_ADMIN)
-    with eng.begin() as c:
-        c.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
-        if not drop_only:
-            c.execute(text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
-    eng.dispose()
+    reset_schema(PG_ADMIN, PG_SCHEMA, drop_only)
 
 
 @contextmanager

@@ -48,6 +48,8 @@ import numpy.typing as npt
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._pg import reset_schema  # noqa: E402
+
 PG_ADMIN = os.environ.get("SAFEHOLD_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_SCHEMA = "safehold_bench_nsrl"
 CHUNK = 500_000
@@ -156,14 +158,7 @@ def pg_url() -> str:
 
 
 def pg_reset(drop_only: bool = False) -> None:
-    from sqlalchemy import create_engine, text
-
-    eng = create_engine(PG_ADMIN)
-    with eng.begin() as c:
-        c.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
-        if not drop_only:
-            c.execute(text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
-    eng.dispose()
+    reset_schema(PG_ADMIN, PG_SCHEMA, drop_only)
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
