@@ -3,24 +3,24 @@ decision, notes and tags, and the other cases holding the same or nearly the sam
 
 Other cases are listed only when the user is a member of them: a reviewer must not learn that
 a case they are not on holds this picture. Near-same content is found by PDQ distance (within
-the cluster radius, rotations and flips included) among the contents of those cases.
+the cluster radius, rotations and flips included) in each of those cases' index
+(``services.near``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safehold.match.pdq_index import hex_to_bytes, popcount_distances
 from safehold.services.audit import record_event
 from safehold.services.authz import Authz, require
 from safehold.services.categories import label
 from safehold.services.clusters import cluster_members
 from safehold.services.context import ServiceContext
 from safehold.services.matching import MIN_QUALITY
+from safehold.services.near import CaseIndexes, dihedral_query
 from safehold.services.review import content_in_case
 from safehold.store.hashset_models import HashEntry, HashSet, Match
 from safehold.store.models import Case, Content, EvidenceItem, FileInstance
@@ -53,35 +53,32 @@ def _matches(s: Session, sha256: str) -> list[dict[str, Any]]:
              "series": se} for m, d, n, k, sc, co, se in rows]
 
 
-def _other_cases(s: Session, authz: Authz, case_id: int, content: Content, radius: int) -> list[dict[str, Any]]:
+def _other_cases(s: Session, authz: Authz, case_id: int, content: Content, radius: int,
+                 near: CaseIndexes) -> list[dict[str, Any]]:
     visible = [c for c in authz.cases if c != case_id and authz.can_read_case(c)]
     if not visible:
         return []
     out: dict[int, dict[str, Any]] = {}
-    same = s.execute(select(Case.id, Case.name).join(EvidenceItem, EvidenceItem.case_id == Case.id)
-                     .join(FileInstance, FileInstance.evidence_id == EvidenceItem.id)
-                     .where(Case.id.in_(visible), FileInstance.sha256 == content.sha256).distinct()).all()
-    for cid, name in same:
-        out[cid] = {"case_id": cid, "case": name, "same": True, "distance": 0, "sha256": content.sha256}
+    names = dict(s.execute(select(Case.id, Case.name).where(Case.id.in_(visible))).all())
+    same = s.scalars(select(EvidenceItem.case_id).join(FileInstance, FileInstance.evidence_id == EvidenceItem.id)
+                     .where(EvidenceItem.case_id.in_(visible), FileInstance.sha256 == content.sha256).distinct())
+    for cid in same:
+        out[cid] = {"case_id": cid, "case": names[cid], "same": True, "distance": 0, "sha256": content.sha256}
     if content.pdq and (content.pdq_quality or 0) >= MIN_QUALITY:
-        rows = s.execute(select(Case.id, Case.name, Content.sha256, Content.pdq)
-                         .join(EvidenceItem, EvidenceItem.case_id == Case.id)
-                         .join(FileInstance, FileInstance.evidence_id == EvidenceItem.id)
-                         .join(Content, Content.sha256 == FileInstance.sha256)
-                         .where(Case.id.in_(visible), Content.pdq.is_not(None), Content.sha256 != content.sha256,
-                                Content.pdq_quality >= MIN_QUALITY).distinct()).all()
-        if rows:
-            mine = content.pdq_dihedral or content.pdq * 8
-            q = hex_to_bytes([mine[i:i + 64] for i in range(0, 512, 64)])  # (8, 32)
-            theirs = hex_to_bytes([str(r[3]) for r in rows])  # (n, 32)
-            dist = np.min([popcount_distances(theirs, np.broadcast_to(v, theirs.shape)) for v in q], axis=0)
-            for (cid, name, sha, _pdq), d in zip(rows, dist.tolist(), strict=True):
-                if d <= radius and (cid not in out or out[cid]["distance"] > d):
-                    out[cid] = {"case_id": cid, "case": name, "same": False, "distance": d, "sha256": sha}
+        query = dihedral_query(content.pdq, content.pdq_dihedral)
+        for cid in visible:
+            if cid in out:
+                continue
+            hits = [(sha, d) for sha, d in near.near(s, cid, query, radius) if sha != content.sha256]
+            if hits:
+                sha, d = hits[0]
+                out[cid] = {"case_id": cid, "case": names[cid], "same": False, "distance": d, "sha256": sha}
     return sorted(out.values(), key=lambda o: (o["distance"], o["case_id"]))
 
 
-def item_detail(ctx: ServiceContext, authz: Authz, case_id: int, sha256: str) -> dict[str, Any]:
+def item_detail(ctx: ServiceContext, authz: Authz, case_id: int, sha256: str,
+                near: CaseIndexes | None = None) -> dict[str, Any]:
+    """``near`` keeps the other cases' PDQ indexes between calls (the web app holds one)."""
     require(authz.can_read_case(case_id), "see this case")
     with ctx.db.session() as s:
         content_in_case(s, case_id, sha256)
@@ -107,7 +104,8 @@ def item_detail(ctx: ServiceContext, authz: Authz, case_id: int, sha256: str) ->
             "locators": _locators(s, case_id, sha256), "matches": _matches(s, sha256),
             "decision": decision, "notes": notes, "tags": tags,
             "cluster": cluster_members(s, case_id, sha256),
-            "other_cases": _other_cases(s, authz, case_id, c, ctx.settings.web.cluster_radius),
+            "other_cases": _other_cases(s, authz, case_id, c, ctx.settings.web.cluster_radius,
+                                        near or CaseIndexes()),
         }
     record_event(ctx, authz.actor, "view-item", case_id, sha256)
     return detail

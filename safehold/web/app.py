@@ -24,6 +24,7 @@ from safehold.core.errors import AuthError, ForbiddenError, NotFoundError, Safeh
 from safehold.core.settings import Settings
 from safehold.services.auth import LoginThrottle
 from safehold.services.context import ServiceContext
+from safehold.services.near import CaseIndexes
 from safehold.services.playback import PlaybackFiles
 from safehold.services.refresh import CaseRefresher
 from safehold.services.reopen import RefCache
@@ -105,6 +106,7 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
     app.state.throttle = LoginThrottle(settings.web.login_max_failures, settings.web.login_window_seconds,
                                        settings.web.login_max_failures_per_address)
     app.state.refs = RefCache()
+    app.state.near = CaseIndexes()
     app.state.refresher = CaseRefresher()
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     templates.env.globals["version"] = __version__

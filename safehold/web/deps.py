@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from safehold.core.errors import ForbiddenError
 from safehold.services.auth import LoginThrottle, SignedIn, csrf_ok, resolve_session
 from safehold.services.context import ServiceContext
+from safehold.services.near import CaseIndexes
 from safehold.services.playback import PlaybackFiles
 from safehold.services.refresh import CaseRefresher
 from safehold.services.reopen import RefCache
@@ -26,6 +27,7 @@ __all__ = [
     "SESSION_COOKIE",
     "Ctx",
     "CurrentUser",
+    "Near",
     "Playback",
     "Refresher",
     "Refs",
@@ -60,6 +62,11 @@ def _refs(request: Request) -> RefCache:
     return r
 
 
+def _near(request: Request) -> CaseIndexes:
+    n: CaseIndexes = request.app.state.near
+    return n
+
+
 def _playback(request: Request) -> PlaybackFiles:
     p: PlaybackFiles = request.app.state.playback
     return p
@@ -76,6 +83,7 @@ Throttle = Annotated[LoginThrottle, Depends(_throttle)]
 Refs = Annotated[RefCache, Depends(_refs)]
 Refresher = Annotated[CaseRefresher, Depends(_refresher)]
 Playback = Annotated[PlaybackFiles, Depends(_playback)]
+Near = Annotated[CaseIndexes, Depends(_near)]
 
 
 def _session(request: Request, ctx: Ctx) -> SignedIn:

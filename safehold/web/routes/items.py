@@ -13,7 +13,7 @@ from safehold.services.dashboard import case_name
 from safehold.services.items import item_detail
 from safehold.services.reveal import active_reveal
 from safehold.services.review import add_note, add_tag, categorise, confirm, remove_tag, review_settings
-from safehold.web.deps import Ctx, CurrentUser, Templates, current_user
+from safehold.web.deps import Ctx, CurrentUser, Near, Templates, current_user
 from safehold.web.render import page
 
 router = APIRouter(dependencies=[Depends(current_user)])
@@ -22,8 +22,9 @@ Sha = Annotated[str, Path(pattern="^[0-9a-f]{64}$")]
 
 
 @router.get("/cases/{case_id}/items/{sha256}", response_class=HTMLResponse)
-def item(case_id: int, sha256: Sha, request: Request, ctx: Ctx, user: CurrentUser, templates: Templates) -> Response:
-    detail = item_detail(ctx, user.authz, case_id, sha256)
+def item(case_id: int, sha256: Sha, request: Request, ctx: Ctx, user: CurrentUser, templates: Templates,
+         near: Near) -> Response:
+    detail = item_detail(ctx, user.authz, case_id, sha256, near)
     return page(templates, request, user, "item.html", case_id=case_id, case_name=case_name(ctx, user.authz, case_id),
                 it=detail, settings=review_settings(ctx, user.authz, case_id),
                 reveal=active_reveal(ctx, user.authz, case_id, sha256))
