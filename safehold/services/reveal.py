@@ -104,12 +104,16 @@ def active_reveal(ctx: ServiceContext, authz: Authz, case_id: int, sha256: str) 
         return RevealGrant(r.id, sha256, aware(r.expires_at), max(0, left))
 
 
-def _require_reveal(ctx: ServiceContext, authz: Authz, case_id: int, sha256: str, what: str) -> RevealGrant:
+def _require_reveal(ctx: ServiceContext, authz: Authz, case_id: int, sha256: str,
+                    what: str | None) -> RevealGrant:
+    """The user's open reveal of the item, or ForbiddenError; the clear view of ``what`` is
+    audited here unless the caller audits it itself (None)."""
     require(authz.can_review(case_id), "reveal items in this case")
     grant = active_reveal(ctx, authz, case_id, sha256)
     if grant is None:
         raise ForbiddenError("reveal this item first (each reveal is logged and time-limited)")
-    record_event(ctx, authz.actor, "view-clear", case_id, sha256, reveal_id=grant.id, what=what)
+    if what is not None:
+        record_event(ctx, authz.actor, "view-clear", case_id, sha256, reveal_id=grant.id, what=what)
     return grant
 
 
@@ -126,10 +130,7 @@ def clear_video(ctx: ServiceContext, authz: Authz, refs: RefCache, files: Playba
     """A verified file of the video's own bytes and its type, for a player the page starts muted
     and that fetches it in ranges. Every range needs the reveal; ``first`` (the player starting
     from the beginning, not continuing or seeking) is what gets an audit record of its own."""
-    require(authz.can_review(case_id), "reveal items in this case")
-    grant = active_reveal(ctx, authz, case_id, sha256)
-    if grant is None:
-        raise ForbiddenError("reveal this item first (each reveal is logged and time-limited)")
+    grant = _require_reveal(ctx, authz, case_id, sha256, None)  # audited below, once it is served
     with ctx.db.session() as s:
         kind = _media_type(s, case_id, sha256)
         mime = s.scalar(select(Content.mime).where(Content.sha256 == sha256))

@@ -7,7 +7,8 @@ decided here is only *who* is asking, and that a state-changing request came fro
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
@@ -42,48 +43,24 @@ CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _ctx(request: Request) -> ServiceContext:
-    ctx: ServiceContext = request.app.state.ctx
-    return ctx
+def _state(name: str) -> Callable[[Request], Any]:
+    """A dependency handing out one of the helpers ``create_app`` put on the app's state; the
+    ``Annotated`` aliases below give each its type."""
+
+    def get(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    get.__name__ = f"state_{name}"
+    return get
 
 
-def _templates(request: Request) -> Jinja2Templates:
-    t: Jinja2Templates = request.app.state.templates
-    return t
-
-
-def _throttle(request: Request) -> LoginThrottle:
-    t: LoginThrottle = request.app.state.throttle
-    return t
-
-
-def _refs(request: Request) -> RefCache:
-    r: RefCache = request.app.state.refs
-    return r
-
-
-def _near(request: Request) -> CaseIndexes:
-    n: CaseIndexes = request.app.state.near
-    return n
-
-
-def _playback(request: Request) -> PlaybackFiles:
-    p: PlaybackFiles = request.app.state.playback
-    return p
-
-
-def _refresher(request: Request) -> CaseRefresher:
-    r: CaseRefresher = request.app.state.refresher
-    return r
-
-
-Ctx = Annotated[ServiceContext, Depends(_ctx)]
-Templates = Annotated[Jinja2Templates, Depends(_templates)]
-Throttle = Annotated[LoginThrottle, Depends(_throttle)]
-Refs = Annotated[RefCache, Depends(_refs)]
-Refresher = Annotated[CaseRefresher, Depends(_refresher)]
-Playback = Annotated[PlaybackFiles, Depends(_playback)]
-Near = Annotated[CaseIndexes, Depends(_near)]
+Ctx = Annotated[ServiceContext, Depends(_state("ctx"))]
+Templates = Annotated[Jinja2Templates, Depends(_state("templates"))]
+Throttle = Annotated[LoginThrottle, Depends(_state("throttle"))]
+Refs = Annotated[RefCache, Depends(_state("refs"))]
+Refresher = Annotated[CaseRefresher, Depends(_state("refresher"))]
+Playback = Annotated[PlaybackFiles, Depends(_state("playback"))]
+Near = Annotated[CaseIndexes, Depends(_state("near"))]
 
 
 def _session(request: Request, ctx: Ctx) -> SignedIn:
