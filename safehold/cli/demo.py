@@ -24,9 +24,10 @@ def register(app: typer.Typer) -> None:
         """Build a benign sample case (photos, near-duplicates, nested and damaged archives),
         ingest it and print the summary. The damaged files are meant to show up as errors."""
         from safehold.services.demo import run_demo  # the sample builder: only this command needs it
+        from safehold.testing.corpus import build_demo_evidence  # generator deps load only for the demo
 
         with service(ctx) as svc, progress_bar(quiet=as_json) as bar:
-            result = run_demo(svc, make_executor(svc.settings), RichProgress(bar))
+            result = run_demo(svc, make_executor(svc.settings), build_demo_evidence, RichProgress(bar))
         if as_json:
             dump_json({"summary": result.summary, "triage": result.triage})
             return

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, ClassVar, Protocol, runtime_checkable
 
 from safehold.core.errors import ItemError
+from safehold.core.records import FileTimes, TopEntry
 from safehold.core.settings import Limits
 
 __all__ = [
@@ -31,34 +31,6 @@ __all__ = [
     "Member",
     "TopEntry",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class FileTimes:
-    """MACB times as recorded by the layer that holds the file (None when it keeps none)."""
-
-    modified: datetime | None = None
-    accessed: datetime | None = None
-    changed: datetime | None = None
-    created: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TopEntry:
-    """A file directly on an evidence item. Picklable: workers re-open it through ``ref``.
-
-    ``error`` is set for entries that are recorded but not read (a FIFO, a link out of the root).
-    """
-
-    scheme: str  # locator scheme of this layer, e.g. "fs"
-    path: str  # path shown to investigators, '/'-separated, relative to the evidence root
-    ref: str  # what EvidenceSource.open_ref needs (for a folder: the relative path)
-    size: int
-    times: FileTimes = field(default_factory=FileTimes)
-    deleted: bool = False
-    inode: str | None = None
-    error: ItemError | None = None
-    prefix: tuple[tuple[str, str], ...] = ()
 
 
 @runtime_checkable

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from safehold.core.clock import utcnow
-from safehold.formats.hashsets.base import EMPTY_FILE_HASHES
+from safehold.core.hashrecords import EMPTY_FILE_HASHES
 from safehold.store.digests import DIGEST_BYTES, unhex_sql
 from safehold.store.hashset_bulk import SQLITE_LOAD_CACHE_KIB, ensure_hash_indexes
 from safehold.store.hashset_models import Match, StoreState

@@ -16,8 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
-from safehold.formats.hashsets.base import HashRecord
-from safehold.formats.hashsets.nsrl import HashColumns
+from safehold.core.hashrecords import HashColumns, HashRecord
 from safehold.store.digests import binary_column
 from safehold.store.hashset_keys import KeySet, entry_keys, key_pdq
 from safehold.store.hashset_models import HashExtra

@@ -12,8 +12,8 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from safehold.core.records import BatchTask, FileRecord
 from safehold.hashing.vpdq import FRAME_DTYPE, unpack_frames
-from safehold.ingest.records import BatchTask, FileRecord
 from safehold.store.models import Content, FileInstance, IngestBatch, VideoFrame
 
 __all__ = ["done_batches", "finish_batch", "insert_ignore", "write_records"]

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from safehold.core.hashrecords import NSRL_SCHEME, HashColumns
 from safehold.formats.hashsets.base import (
     EMPTY_FILE_HASHES,
     BadRow,
@@ -35,7 +36,7 @@ from safehold.formats.hashsets.base import (
 
 __all__ = ["ColumnReader", "HashColumns", "NsrlLegacyReader", "NsrlRds3Reader", "open_readonly"]
 
-SCHEME = "nsrl"
+SCHEME = NSRL_SCHEME
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _FETCH = 20_000
 _PKG_CACHE_MAX = 65_536
@@ -43,32 +44,6 @@ _LEGACY_CODES = ("ProductCode", "OpSystemCode", "SpecialCode")
 _LEGACY_HEADER = '"SHA-1","MD5","CRC32","FileName","FileSize","ProductCode","OpSystemCode","SpecialCode"'
 _LEGACY_ROW_BYTES = 110  # a typical NSRLFile.txt line, for the size hint
 _NO_EXTRA: Mapping[str, str] = MappingProxyType({})
-
-
-@dataclass(slots=True)
-class HashColumns:
-    """Validated rows of one stretch of a list, column by column (rows that failed are left out).
-
-    Hashes are lower-case hex of the right length or None; no row holds an empty-file digest;
-    sizes are non-negative or None. ``extra`` objects are shared between rows (one per product).
-    """
-
-    md5: list[str | None]
-    sha1: list[str | None]
-    sha256: list[str | None]
-    size: list[int | None]
-    file_name: list[str | None]
-    extra: list[Mapping[str, str]]
-    category_scheme: str | None = SCHEME
-
-    def __len__(self) -> int:
-        return len(self.md5)
-
-    @classmethod
-    def from_records(cls, records: Sequence[HashRecord], scheme: str | None = SCHEME) -> HashColumns:
-        return cls([r.md5 for r in records], [r.sha1 for r in records], [r.sha256 for r in records],
-                   [r.size for r in records], [r.file_name for r in records], [r.extra for r in records],
-                   scheme)
 
 
 @runtime_checkable
