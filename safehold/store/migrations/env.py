@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from safehold.store import hashset_models, review_models  # noqa: F401 - registers their tables
+from safehold.store import artifact_models, hashset_models, review_models  # noqa: F401 - registers their tables
 from safehold.store.models import Base
 
 config = context.config
