@@ -32,7 +32,7 @@ from safehold.match.vpdq import QUALITY, FrameSet, VideoMatch, compare
 from safehold.services.context import ServiceContext
 from safehold.store.hashset_models import HashEntry, HashSet, VideoLink
 from safehold.store.hashset_repo import case_contents, insert_pdq_matches
-from safehold.store.ingest_repo import insert_ignore
+from safehold.store.upsert import insert_ignore
 from safehold.store.models import VideoFrame
 
 __all__ = ["MIN_LINK_FRAMES", "MIN_SHARE", "VideoMatchReport", "match_case_videos"]

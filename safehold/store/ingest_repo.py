@@ -5,32 +5,19 @@ stores exactly what an uninterrupted run would."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safehold.core.records import BatchTask, FileRecord
+from safehold.core.records import BatchTask, ContentFacts, FileRecord
 from safehold.hashing.vpdq import FRAME_DTYPE, unpack_frames
+from safehold.store.artifact_repo import write_findings
 from safehold.store.models import Content, FileInstance, IngestBatch, VideoFrame
+from safehold.store.upsert import insert_ignore
 
 __all__ = ["done_batches", "finish_batch", "insert_ignore", "write_records"]
-
-
-def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]], key: list[str]) -> None:
-    """Bulk INSERT … ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=key)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=key)
-    else:  # pragma: no cover - other databases are not supported yet
-        raise NotImplementedError(f"database {dialect} is not supported")
-    session.execute(stmt, list(rows))
 
 
 def _content_row(r: FileRecord) -> dict[str, Any] | None:
@@ -102,18 +89,22 @@ def _file_row(evidence_id: int, seq: int, r: FileRecord) -> dict[str, Any]:
 def write_records(session: Session, evidence_id: int, seq: int, records: Iterable[FileRecord]) -> int:
     contents: dict[str, dict[str, Any]] = {}
     frames: dict[str, list[dict[str, Any]]] = {}
+    found: dict[str, ContentFacts] = {}
     files = []
     for r in records:
         row = _content_row(r)
         if row is not None and row["sha256"] not in contents:
             contents[row["sha256"]] = row
-            if r.content is not None and r.content.vpdq:
+            assert r.content is not None
+            found[row["sha256"]] = r.content
+            if r.content.vpdq:
                 frames[row["sha256"]] = _frame_rows(r)
         files.append(_file_row(evidence_id, seq, r))
     insert_ignore(session, Content.__table__, list(contents.values()), ["sha256"])  # type: ignore[arg-type]
     for rows in frames.values():
         insert_ignore(session, VideoFrame.__table__, rows, ["sha256", "frame"])  # type: ignore[arg-type]
     insert_ignore(session, FileInstance.__table__, files, ["locator_hash"])  # type: ignore[arg-type]
+    write_findings(session, ((sha, c.runs, c.artifacts) for sha, c in found.items()), replace=False)
     return len(files)
 
 

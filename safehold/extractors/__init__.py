@@ -1,0 +1,1 @@
+"""Extractors: one module per analysis, all behind the contract in ``base``; ``registry`` lists them."""
