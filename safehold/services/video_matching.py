@@ -32,8 +32,8 @@ from safehold.match.vpdq import QUALITY, FrameSet, VideoMatch, compare
 from safehold.services.context import ServiceContext
 from safehold.store.hashset_models import HashEntry, HashSet, VideoLink
 from safehold.store.hashset_repo import case_contents, insert_pdq_matches
-from safehold.store.upsert import insert_ignore
 from safehold.store.models import VideoFrame
+from safehold.store.upsert import insert_ignore
 
 __all__ = ["MIN_LINK_FRAMES", "MIN_SHARE", "VideoMatchReport", "match_case_videos"]
 

@@ -21,8 +21,8 @@ from safehold.core.hashrecords import EMPTY_FILE_HASHES
 from safehold.store.digests import DIGEST_BYTES, unhex_sql
 from safehold.store.hashset_bulk import SQLITE_LOAD_CACHE_KIB, ensure_hash_indexes
 from safehold.store.hashset_models import Match, StoreState
-from safehold.store.upsert import insert_ignore
 from safehold.store.models import EvidenceItem, FileInstance
+from safehold.store.upsert import insert_ignore
 
 __all__ = [
     "GENERATION_KEY",

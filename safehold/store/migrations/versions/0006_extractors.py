@@ -52,9 +52,9 @@ def upgrade() -> None:
     op.create_index('ix_artifacts_sha256_extractor', 'artifacts', ['sha256', 'extractor'], unique=False)
     op.create_index('ix_artifacts_extractor_kind', 'artifacts', ['extractor', 'kind'], unique=False)
     for name, where in _BACKFILL:
-        op.execute(sa.text(
-            "INSERT INTO extractor_runs (sha256, extractor, version, error, at) "
-            f"SELECT sha256, '{name}', 1, NULL, CURRENT_TIMESTAMP FROM contents WHERE {where}"))  # noqa: S608 - constants
+        sql = ("INSERT INTO extractor_runs (sha256, extractor, version, error, at) "  # noqa: S608 - constants above
+               f"SELECT sha256, '{name}', 1, NULL, CURRENT_TIMESTAMP FROM contents WHERE {where}")
+        op.execute(sa.text(sql))
 
 
 def downgrade() -> None:
