@@ -7,7 +7,20 @@ from typing import Annotated
 
 import typer
 
-from safehold.cli import audit, cases, demo, evidence, exports, hashsets, ingest, matching, results, serve, users
+from safehold.cli import (
+    analysis,
+    audit,
+    cases,
+    demo,
+    evidence,
+    exports,
+    hashsets,
+    ingest,
+    matching,
+    results,
+    serve,
+    users,
+)
 from safehold.cli.common import State
 
 __all__ = ["app"]
@@ -45,3 +58,4 @@ results.register(app)
 matching.register(app)
 demo.register(app)
 serve.register(app)
+analysis.register(app)

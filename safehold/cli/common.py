@@ -15,6 +15,7 @@ from rich.console import Console
 
 from safehold.core.errors import SafeholdError
 from safehold.core.settings import Settings
+from safehold.services.authz import Authz
 from safehold.services.context import ServiceContext
 
 __all__ = ["EXIT_ITEM_ERRORS", "State", "console", "dump_json", "err_console", "service"]
@@ -69,3 +70,8 @@ def _default(o: Any) -> Any:
 
 def dump_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, default=_default, ensure_ascii=False) + "\n")
+
+
+def acting(ctx: typer.Context, svc: ServiceContext) -> Authz:
+    """Who is acting: the local operator (whoever can run the CLI on the data directory)."""
+    return Authz.local(svc.actor)

@@ -16,7 +16,7 @@ from typing import Final
 __all__ = ["main", "runs_workers"]
 
 #: Top-level commands that run ingest workers.
-_WORKER_COMMANDS: Final = frozenset({"ingest", "demo"})
+_WORKER_COMMANDS: Final = frozenset({"ingest", "demo", "analyse"})
 #: Global options that take a value (``safehold --data-dir D ingest CASE``).
 _VALUED: Final = frozenset({"--data-dir", "--database-url", "--workers"})
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from safehold.core.records import BatchTask, ContentFacts, FileRecord
@@ -17,33 +18,52 @@ from safehold.store.artifact_repo import write_findings
 from safehold.store.models import Content, FileInstance, IngestBatch, VideoFrame
 from safehold.store.upsert import insert_ignore
 
-__all__ = ["done_batches", "finish_batch", "insert_ignore", "write_records"]
+__all__ = [
+    "content_columns",
+    "done_batches",
+    "finish_batch",
+    "frame_rows",
+    "insert_ignore",
+    "update_content",
+    "write_records",
+]
+
+_FACTS = tuple(f.name for f in fields(ContentFacts) if f.name not in ("artifacts", "runs"))
+_COLUMNS = frozenset(c.name for c in Content.__table__.columns)
+
+
+def content_columns(facts: dict[str, Any]) -> dict[str, Any]:
+    """Column values of ``contents`` for the facts given (an extractor's share of them, or all).
+
+    Camera make, model and serial are copied out of EXIF or the video's metadata, whichever the
+    facts hold, so the gallery can filter on them by index."""
+    cols = {k: v for k, v in facts.items() if k in _COLUMNS}
+    if "exif" in facts or "video_meta" in facts:
+        meta = facts.get("exif") or facts.get("video_meta") or {}
+        cols["camera_make"], cols["camera_model"] = _clip(meta.get("make")), _clip(meta.get("model"))
+        cols["camera_serial"] = _clip(meta.get("body_serial"))
+    if "vpdq" in facts:
+        v = facts["vpdq"]
+        cols["vpdq_frames"] = len(v) // FRAME_DTYPE.itemsize if v else None
+    return cols
 
 
 def _content_row(r: FileRecord) -> dict[str, Any] | None:
     c = r.content
     if c is None:
         return None
-    exif = c.exif or c.video_meta or {}
-    return {
-        "sha256": c.sha256, "md5": c.md5, "sha1": c.sha1, "size": c.size, "mime": c.mime,
-        "media_kind": c.media_kind, "image_format": c.image_format, "width": c.width,
-        "height": c.height, "pdq": c.pdq, "pdq_quality": c.pdq_quality,
-        "pdq_dihedral": c.pdq_dihedral, "exif": c.exif,
-        "camera_make": _clip(exif.get("make")), "camera_model": _clip(exif.get("model")),
-        "camera_serial": _clip(exif.get("body_serial")),
-        "container": c.container, "duration": c.duration, "frame_rate": c.frame_rate,
-        "video_codec": c.video_codec, "audio_codec": c.audio_codec, "video_meta": c.video_meta,
-        "vpdq_frames": len(c.vpdq) // FRAME_DTYPE.itemsize if c.vpdq else None, "contact_sheet": c.contact_sheet,
-    }
+    return content_columns({f: getattr(c, f) for f in _FACTS})
+
+
+def frame_rows(sha256: str, vpdq: bytes | None) -> list[dict[str, Any]]:
+    if not vpdq:
+        return []
+    return [{"sha256": sha256, "frame": int(f["frame"]), "timestamp": int(f["ms"]) / 1000,
+             "quality": int(f["quality"]), "pdq": f["pdq"].tobytes()} for f in unpack_frames(vpdq)]
 
 
 def _frame_rows(r: FileRecord) -> list[dict[str, Any]]:
-    c = r.content
-    if c is None or not c.vpdq:
-        return []
-    return [{"sha256": c.sha256, "frame": int(f["frame"]), "timestamp": int(f["ms"]) / 1000,
-             "quality": int(f["quality"]), "pdq": f["pdq"].tobytes()} for f in unpack_frames(c.vpdq)]
+    return frame_rows(r.content.sha256, r.content.vpdq) if r.content is not None else []
 
 
 def _clip(v: object) -> str | None:
@@ -122,3 +142,14 @@ def done_batches(session: Session, evidence_id: int) -> dict[int, tuple[str, int
         .where(IngestBatch.evidence_id == evidence_id)
     )
     return {seq: (first, count) for seq, first, count in rows}
+
+
+def update_content(session: Session, sha256: str, facts: dict[str, Any]) -> None:
+    """Re-analysis: overwrite the columns these facts stand for (a video's frames with its vPDQ)."""
+    cols = content_columns(facts)
+    if cols:
+        session.execute(update(Content).where(Content.sha256 == sha256).values(**cols))
+    if "vpdq" in facts:
+        session.execute(delete(VideoFrame).where(VideoFrame.sha256 == sha256))
+        insert_ignore(session, VideoFrame.__table__, frame_rows(sha256, facts["vpdq"]),  # type: ignore[arg-type]
+                      ["sha256", "frame"])

@@ -1,0 +1,220 @@
+"""Re-analysis use case: run every extractor that is new, or has a newer version, over the contents
+a case already holds, reading them back through their locator chains.
+
+The ledger (``extractor_runs``) says which version of which extractor ran on which content; the
+plan is every (content, extractor) pair of the case whose extractor accepts the content's stored
+type and has no ledger line at its current version. Work is split per evidence item (its source is
+opened, a disk image walked, once per task), tasks run on all cores, and each task's findings are
+written in one transaction with their ledger lines: a run killed at any point resumes with exactly
+the work that is left, and ends with what an uninterrupted run stores. With nothing new it reads
+nothing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from safehold.extractors.base import Extractor
+from safehold.extractors.registry import Registry, load_registry
+from safehold.ingest.reanalyse import AnalysedContent, AnalyseItem, AnalyseTask, run_analyse_task, worker_init
+from safehold.services.audit import record_event
+from safehold.services.authz import Authz, require
+from safehold.services.cases import resolve_case
+from safehold.services.context import ServiceContext
+from safehold.services.evidence import record_custody
+from safehold.store.artifact_models import ExtractorLedger
+from safehold.store.artifact_repo import write_findings
+from safehold.store.ingest_repo import update_content
+from safehold.store.models import Case, Content, EvidenceItem, FileInstance
+
+__all__ = ["AnalyseProgress", "AnalyseReport", "plan_analysis", "run_analyse"]
+
+TASK_ITEMS = 64  # contents per task: small enough to lose little to a kill, large enough to amortise a walk
+
+
+class AnalyseProgress(Protocol):
+    def begin(self, total: int) -> None: ...
+
+    def advance(self, done: int) -> None: ...
+
+
+class _Quiet:
+    def begin(self, total: int) -> None:
+        pass
+
+    def advance(self, done: int) -> None:
+        pass
+
+
+@dataclass(slots=True)
+class AnalyseReport:
+    case_ids: list[int]
+    extractors: list[str]
+    planned: int = 0  # contents with something to do
+    analysed: int = 0
+    unreachable: int = 0  # could not be read back (evidence moved, changed): tried again next run
+    errors: int = 0  # an extractor failed on the content (recorded in the ledger)
+    by_extractor: Counter[str] = field(default_factory=Counter)
+    artifacts: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def _todo(s: Session, case_id: int, x: Extractor) -> Iterator[tuple[str, str | None, str | None, int | None]]:
+    """Contents of the case this extractor accepts and has not run on at its current version."""
+    ledger = and_(ExtractorLedger.sha256 == Content.sha256, ExtractorLedger.extractor == x.name)
+    rows = s.execute(
+        select(Content.sha256, Content.mime, Content.media_kind, Content.size).distinct()
+        .join(FileInstance, FileInstance.sha256 == Content.sha256)
+        .join(EvidenceItem, EvidenceItem.id == FileInstance.evidence_id)
+        .outerjoin(ExtractorLedger, ledger)
+        .where(EvidenceItem.case_id == case_id, Content.size > 0,
+               or_(ExtractorLedger.version.is_(None), ExtractorLedger.version < x.version))
+    )
+    for sha, mime, kind, size in rows:
+        if x.accepts.matches(mime, kind, size):
+            yield sha, mime, kind, size
+
+
+def plan_analysis(ctx: ServiceContext, case_id: int, extractors: Sequence[Extractor]) -> list[AnalyseTask]:
+    """The tasks left to do for this case (none when every extractor is current everywhere)."""
+    wanted: dict[str, tuple[str | None, str | None, int | None, list[str]]] = {}
+    with ctx.db.session() as s:
+        for x in extractors:
+            for sha, mime, kind, size in _todo(s, case_id, x):
+                wanted.setdefault(sha, (mime, kind, size, []))[3].append(x.name)
+        if not wanted:
+            return []
+        place: dict[str, tuple[int, str]] = {}
+        shas = sorted(wanted)
+        for i in range(0, len(shas), 500):
+            rows = s.execute(
+                select(FileInstance.sha256, FileInstance.evidence_id, FileInstance.locator)
+                .join(EvidenceItem, EvidenceItem.id == FileInstance.evidence_id)
+                .where(EvidenceItem.case_id == case_id, FileInstance.sha256.in_(shas[i:i + 500]))
+                .order_by(FileInstance.error_code.is_not(None), FileInstance.depth, FileInstance.id))
+            for found, eid, loc in rows:
+                if found is not None:
+                    place.setdefault(found, (eid, loc))
+        sources = {e.id: (e.source_kind, e.source_path) for e in s.scalars(
+            select(EvidenceItem).where(EvidenceItem.case_id == case_id))}
+    by_item: dict[int, list[AnalyseItem]] = defaultdict(list)
+    for sha, (mime, kind, size, names) in wanted.items():
+        eid, loc = place[sha]
+        by_item[eid].append(AnalyseItem(sha, loc, mime, kind, size, tuple(names)))
+    tasks: list[AnalyseTask] = []
+    for eid in sorted(by_item):
+        items = sorted(by_item[eid], key=lambda i: i.locator)  # members of one container stay together
+        kind, path = sources[eid]
+        for i in range(0, len(items), TASK_ITEMS):
+            tasks.append(AnalyseTask(len(tasks), eid, kind, path, tuple(items[i:i + TASK_ITEMS])))
+    return tasks
+
+
+def _store(ctx: ServiceContext, results: list[AnalysedContent], report: AnalyseReport) -> None:
+    done = [r for r in results if r.error is None]
+    with ctx.db.session() as s:
+        for r in done:
+            update_content(s, r.sha256, r.facts)
+        write_findings(s, ((r.sha256, r.runs, r.artifacts) for r in done), replace=True)
+    for r in results:
+        if r.error is not None:
+            report.unreachable += 1
+            if len(report.problems) < 20:
+                report.problems.append(f"{r.sha256[:12]}: {r.error}")
+            continue
+        report.analysed += 1
+        report.artifacts += len(r.artifacts)
+        report.by_extractor.update(run.extractor for run in r.runs)
+        report.errors += any(run.error for run in r.runs)
+
+
+def _pool(ctx: ServiceContext, workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("forkserver"), initializer=worker_init)
+
+
+def _execute(ctx: ServiceContext, tasks: list[AnalyseTask], workers: int, progress: AnalyseProgress,
+             report: AnalyseReport, registry: Registry) -> None:
+    """Tasks on ``workers`` processes (inline when 1), stored as each one ends, in any order."""
+    if workers <= 1:
+        for task in tasks:
+            _, results = run_analyse_task(task, ctx.settings, registry)
+            _store(ctx, results, report)
+            progress.advance(len(task.items))
+        return
+    pending = iter(tasks)
+    pool = _pool(ctx, workers)
+    running: dict[Future[tuple[int, list[AnalysedContent]]], AnalyseTask] = {}
+    try:
+        for task in pending:
+            running[pool.submit(run_analyse_task, task, ctx.settings)] = task
+            if len(running) >= 2 * workers:
+                break
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                task = running.pop(fut)
+                _, results = fut.result()
+                _store(ctx, results, report)
+                progress.advance(len(task.items))
+                nxt = next(pending, None)
+                if nxt is not None:
+                    running[pool.submit(run_analyse_task, nxt, ctx.settings)] = nxt
+    finally:
+        for fut in running:
+            fut.cancel()
+        for proc in list(getattr(pool, "_processes", {}).values()):  # do not wait for work no one will store
+            proc.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _cases(ctx: ServiceContext, authz: Authz, case_ref: str | int | None) -> list[int]:
+    with ctx.db.session() as s:
+        if case_ref is not None:
+            return [resolve_case(s, case_ref).id]
+        return [c for c in s.scalars(select(Case.id).order_by(Case.id)) if authz.can_manage_case(c)]
+
+
+def _custody(ctx: ServiceContext, authz: Authz, tasks: list[AnalyseTask], action: str, **details: object) -> None:
+    with ctx.db.session() as s:
+        for eid in sorted({t.evidence_id for t in tasks}):
+            record_custody(s, eid, authz.actor, action, **details)
+
+
+def run_analyse(ctx: ServiceContext, authz: Authz, case_ref: str | int | None, names: Sequence[str] = (),
+                workers: int | None = None, progress: AnalyseProgress | None = None,
+                registry: Registry | None = None) -> AnalyseReport:
+    """Analyse one case (``case_ref``), or every case the actor runs (None: ``analyse --all``)."""
+    registry = registry or load_registry()
+    extractors = registry.select(names)
+    case_ids = _cases(ctx, authz, case_ref)
+    for case_id in case_ids:
+        require(authz.can_manage_case(case_id), "analyse this case")
+    report = AnalyseReport(case_ids, [x.name for x in extractors])
+    progress = progress or _Quiet()
+    plans = [(case_id, plan_analysis(ctx, case_id, extractors)) for case_id in case_ids]
+    progress.begin(sum(len(t.items) for _, tasks in plans for t in tasks))
+    for case_id, tasks in plans:
+        if not tasks:
+            continue
+        count = sum(len(t.items) for t in tasks)
+        report.planned += count
+        record_event(ctx, authz.actor, "analyse-start", case_id, None, extractors=report.extractors, contents=count)
+        _custody(ctx, authz, tasks, "analyse-started", extractors=report.extractors, contents=count)
+        try:
+            _execute(ctx, tasks, workers or ctx.settings.workers, progress, report, registry)
+        except KeyboardInterrupt:
+            record_event(ctx, authz.actor, "analyse-interrupt", case_id, None, analysed=report.analysed)
+            _custody(ctx, authz, tasks, "analyse-interrupted", analysed=report.analysed)
+            raise
+        record_event(ctx, authz.actor, "analyse-finish", case_id, None, analysed=report.analysed,
+                     unreachable=report.unreachable, errors=report.errors, artifacts=report.artifacts)
+        _custody(ctx, authz, tasks, "analysed", analysed=report.analysed, unreachable=report.unreachable)
+    return report
