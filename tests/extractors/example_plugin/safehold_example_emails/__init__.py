@@ -18,7 +18,7 @@ _EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Z
 class EmailExtractor(Extractor):
     name: ClassVar[str] = "example.emails"
     version: ClassVar[int] = 1
-    accepts: ClassVar[Accepts] = Accepts(mimes=("text/",), max_size=16 * 2**20)
+    accepts: ClassVar[Accepts] = Accepts(mimes=("text/", "message/"), max_size=16 * 2**20)  # message/: mail
     description: ClassVar[str] = "e-mail addresses in text, with their byte offsets"
 
     def run(self, view: ContentView, sink: Sink) -> None:

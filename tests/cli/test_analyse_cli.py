@@ -1,0 +1,112 @@
+"""``safehold analyse`` as an investigator runs it: a plugin package pip-installed after the case
+was ingested is applied to the old evidence (an archive inside a disk image too), and a run killed
+with SIGKILL resumes to exactly what an uninterrupted run stores. Real processes, real installs."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.sources.disk.build import Layout, fat_image
+
+PLUGIN = Path(__file__).parents[1] / "extractors" / "example_plugin"
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example extractor package, installed by pip into its own folder (offline, no isolation)."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+                    "--target", str(target), str(PLUGIN)], check=True, capture_output=True,
+                   cwd=tmp_path_factory.getbasetemp())
+    return target
+
+
+def _cli(data: Path, *args: str, site: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(site) if site else "", "SAFEHOLD_DATA_DIR": str(data)}
+    return subprocess.run([sys.executable, "-m", "safehold.cli", *args], env=env, capture_output=True, text=True,
+                          check=check, timeout=300)
+
+
+def _ingested(tmp_path: Path, data: Path, image: Path) -> None:
+    _cli(data, "case", "new", "exhibits")
+    _cli(data, "evidence", "add", "exhibits", str(image), "--label", "Exhibit E")
+    _cli(data, "ingest", "exhibits", "-q")
+
+
+def test_a_plugin_installed_after_ingest_is_applied_by_analyse(tmp_path: Path, plugin_site: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("mail/1.txt", "From: Amina@Example.org\nTo: bilal@example.net\n")
+    image = fat_image(tmp_path / "disk.img", Layout({"chats/export.zip": buf.getvalue(),
+                                                     "readme.txt": b"contact: saima@example.com\n"}))
+    data = tmp_path / "data"
+    _ingested(tmp_path, data, image)
+    before = _cli(data, "extractors", "--json").stdout
+    assert "example.emails" not in before
+    listed = [json.loads(line) for line in _cli(data, "extractors", "--json", site=plugin_site).stdout.splitlines()]
+    plugin = next(x for x in listed if x["name"] == "example.emails")
+    assert plugin["version"] == 1 and plugin["origin"].startswith("plugin: safehold-example-emails 0.1.0")
+    run = _cli(data, "analyse", "exhibits", "-q", site=plugin_site)
+    assert "2 of 2 contents analysed" in run.stdout and "3 artifacts" in run.stdout
+    out = [json.loads(line) for line in _cli(data, "artifacts", "exhibits", "--json", site=plugin_site).stdout
+           .splitlines()]
+    assert {(a["value"], a["offset"], a["locators"][0]) for a in out} == {
+        ("amina@example.org", 6, "evidence:1 / fat:/chats/export.zip / zip:mail/1.txt"),
+        ("bilal@example.net", 28, "evidence:1 / fat:/chats/export.zip / zip:mail/1.txt"),
+        ("saima@example.com", 9, "evidence:1 / fat:/readme.txt"),
+    }
+    assert all(a["extractor"] == "example.emails" and a["version"] == 1 and a["kind"] == "email" for a in out)
+    assert set(out[0]) >= {"sha256", "extractor", "version", "kind", "value", "offset", "where", "locators"}
+    assert "nothing to do" in _cli(data, "analyse", "--all", site=plugin_site).stdout
+
+
+def _findings(db: Path) -> tuple[set[tuple[str, ...]], set[tuple[str, ...]]]:
+    with sqlite3.connect(db) as c:
+        arts = {tuple(map(str, r)) for r in c.execute("SELECT key, sha256, extractor, version, kind, value, offset "
+                                                      "FROM artifacts")}
+        ledger = {tuple(map(str, r)) for r in c.execute("SELECT sha256, extractor, version, error FROM extractor_runs")}
+    return arts, ledger
+
+
+def test_kill_9_during_analyse_then_resume_equals_an_uninterrupted_run(tmp_path: Path, plugin_site: Path) -> None:
+    corpus = tmp_path / "corpus"
+    for i in range(1500):
+        d = corpus / f"d{i // 100:02d}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"m{i:04d}.txt").write_text(f"message {i} from user{i}@example.org to peer{i * 7}@example.net\n" * 5)
+    first, second = tmp_path / "killed", tmp_path / "whole"
+    for data in (first, second):
+        _ingested(tmp_path, data, corpus)
+    env = {**os.environ, "PYTHONPATH": str(plugin_site), "SAFEHOLD_DATA_DIR": str(first)}
+    proc = subprocess.Popen([sys.executable, "-m", "safehold.cli", "analyse", "exhibits", "-q"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    db = first / "safehold.db"
+    deadline = time.monotonic() + 60
+    done = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        with sqlite3.connect(db, timeout=30) as c:
+            done = c.execute("SELECT count(*) FROM extractor_runs WHERE extractor = 'example.emails'").fetchone()[0]
+        if done >= 200:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL and 200 <= done < 1500, (proc.returncode, done)
+    resumed = _cli(first, "analyse", "exhibits", "-q", site=plugin_site).stdout
+    left = int(resumed.split(" of ", 1)[1].split()[0])  # "N of M contents analysed": only what was left
+    assert 0 < left <= 1500 - done
+    _cli(second, "analyse", "exhibits", "-q", site=plugin_site)
+    killed, whole = _findings(db), _findings(second / "safehold.db")
+    assert killed[0] == whole[0] and len(whole[0]) == 1500 * 10
+    assert {r[:3] for r in killed[1]} == {r[:3] for r in whole[1]}
