@@ -33,11 +33,12 @@ class _Bar:
 
 def _print_report(r: AnalyseReport) -> None:
     if not r.planned:
-        console.print(f"nothing to do: {', '.join(r.extractors)} already ran at their current versions")
+        console.print(f"nothing to do: {', '.join(r.extractors)} already ran at their current versions",
+                      soft_wrap=True)
         return
     runs = ", ".join(f"{name} {n}" for name, n in sorted(r.by_extractor.items()))
     console.print(f"{r.analysed} of {r.planned} contents analysed ({runs}); {r.artifacts} artifacts; "
-                  f"{r.errors} with extractor errors; {r.unreachable} could not be read back")
+                  f"{r.errors} with extractor errors; {r.unreachable} could not be read back", soft_wrap=True)
     for p in r.problems:
         console.print(f"  [yellow]{p}[/yellow]", highlight=False)
 

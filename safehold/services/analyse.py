@@ -13,15 +13,17 @@ nothing.
 from __future__ import annotations
 
 import multiprocessing as mp
-from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from safehold.core.records import ExtractorRun
 from safehold.extractors.base import Extractor
 from safehold.extractors.registry import Registry, load_registry
 from safehold.ingest.reanalyse import AnalysedContent, AnalyseItem, AnalyseTask, run_analyse_task, worker_init
@@ -136,43 +138,100 @@ def _store(ctx: ServiceContext, results: list[AnalysedContent], report: AnalyseR
         report.errors += any(run.error for run in r.runs)
 
 
-def _pool(ctx: ServiceContext, workers: int) -> ProcessPoolExecutor:
+def _pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("forkserver"), initializer=worker_init)
+
+
+def _close(pool: ProcessPoolExecutor) -> None:
+    """Stop at once: work no one will store is not waited for (a Ctrl-C, a broken pool)."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _crashed(task: AnalyseTask, versions: dict[str, int]) -> list[AnalysedContent]:
+    """A content that killed its worker process when analysed alone: recorded as failed for the
+    extractors it was to run (so it is not retried forever), like ingest's ``worker_crash``."""
+    item = task.items[0]
+    msg = "worker_crash: the worker process died analysing this content"
+    return [AnalysedContent(item.sha256, runs=[ExtractorRun(name, versions[name], msg) for name in item.extractors])]
+
+
+class _Runner:
+    """Tasks on a process pool, at most two per worker queued. A pool that breaks (a decoder killed
+    its worker) cannot say which task did it: the tasks it held are re-run one at a time, a task
+    that breaks a pool alone is split into its contents, and a content that breaks one alone is
+    recorded as a crash. Nothing innocent is blamed, and the run goes on."""
+
+    def __init__(self, ctx: ServiceContext, workers: int, versions: dict[str, int],
+                 store: Callable[[AnalyseTask, list[AnalysedContent]], None]) -> None:
+        self.ctx, self.workers, self.versions, self.store = ctx, workers, versions, store
+
+    def run(self, tasks: list[AnalyseTask]) -> None:
+        queue, suspects = deque(tasks), deque[AnalyseTask]()
+        self.solo: ProcessPoolExecutor | None = None
+        try:
+            while queue or suspects:
+                if suspects:
+                    self._alone(suspects.popleft(), suspects)
+                    continue
+                pool = _pool(self.workers)
+                try:
+                    suspects.extend(self._drain(pool, queue))
+                finally:
+                    _close(pool)
+        finally:
+            if self.solo is not None:
+                _close(self.solo)
+
+    def _drain(self, pool: ProcessPoolExecutor, queue: deque[AnalyseTask]) -> list[AnalyseTask]:
+        """Run the queue; the tasks in flight when the pool broke, if it did."""
+        running: dict[Future[tuple[int, list[AnalysedContent]]], AnalyseTask] = {}
+        while queue or running:
+            while queue and len(running) < 2 * self.workers:
+                task = queue.popleft()
+                try:
+                    running[pool.submit(run_analyse_task, task, self.ctx.settings)] = task
+                except BrokenProcessPool:  # it broke before this one was queued
+                    return [task, *running.values()]
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                task = running.pop(fut)
+                try:
+                    _, results = fut.result()
+                except BrokenProcessPool:
+                    return [task, *running.values()]
+                self.store(task, results)
+        return []
+
+    def _alone(self, task: AnalyseTask, suspects: deque[AnalyseTask]) -> None:
+        """One task on a one-worker pool, kept while it survives."""
+        self.solo = self.solo or _pool(1)
+        try:
+            _, results = self.solo.submit(run_analyse_task, task, self.ctx.settings).result()
+        except BrokenProcessPool:
+            _close(self.solo)
+            self.solo = None
+            if len(task.items) > 1:
+                suspects.extend(replace(task, items=(item,)) for item in task.items)
+            else:
+                self.store(task, _crashed(task, self.versions))
+            return
+        self.store(task, results)
 
 
 def _execute(ctx: ServiceContext, tasks: list[AnalyseTask], workers: int, progress: AnalyseProgress,
              report: AnalyseReport, registry: Registry) -> None:
     """Tasks on ``workers`` processes (inline when 1), stored as each one ends, in any order."""
+    def store(task: AnalyseTask, results: list[AnalysedContent]) -> None:
+        _store(ctx, results, report)
+        progress.advance(len(task.items))
+
     if workers <= 1:
         for task in tasks:
-            _, results = run_analyse_task(task, ctx.settings, registry)
-            _store(ctx, results, report)
-            progress.advance(len(task.items))
+            store(task, run_analyse_task(task, ctx.settings, registry)[1])
         return
-    pending = iter(tasks)
-    pool = _pool(ctx, workers)
-    running: dict[Future[tuple[int, list[AnalysedContent]]], AnalyseTask] = {}
-    try:
-        for task in pending:
-            running[pool.submit(run_analyse_task, task, ctx.settings)] = task
-            if len(running) >= 2 * workers:
-                break
-        while running:
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                task = running.pop(fut)
-                _, results = fut.result()
-                _store(ctx, results, report)
-                progress.advance(len(task.items))
-                nxt = next(pending, None)
-                if nxt is not None:
-                    running[pool.submit(run_analyse_task, nxt, ctx.settings)] = nxt
-    finally:
-        for fut in running:
-            fut.cancel()
-        for proc in list(getattr(pool, "_processes", {}).values()):  # do not wait for work no one will store
-            proc.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
+    _Runner(ctx, workers, {x.name: x.version for x in registry.extractors}, store).run(tasks)
 
 
 def _cases(ctx: ServiceContext, authz: Authz, case_ref: str | int | None) -> list[int]:

@@ -110,3 +110,52 @@ def test_kill_9_during_analyse_then_resume_equals_an_uninterrupted_run(tmp_path:
     killed, whole = _findings(db), _findings(second / "safehold.db")
     assert killed[0] == whole[0] and len(whole[0]) == 1500 * 10
     assert {r[:3] for r in killed[1]} == {r[:3] for r in whole[1]}
+
+
+CRASHY = '''
+import os
+import signal
+from typing import ClassVar
+
+from safehold.extractors.base import Accepts, ContentView, Extractor, Sink
+
+
+class Crashy(Extractor):
+    name: ClassVar[str] = "test.crashy"
+    version: ClassVar[int] = 1
+    accepts: ClassVar[Accepts] = Accepts(mimes=("text/",))
+
+    def run(self, view: ContentView, sink: Sink) -> None:
+        if b"KILL-WORKER" in view.read():
+            os.kill(os.getpid(), signal.SIGKILL)  # a decoder that takes its process down
+        sink.artifact("ok", view.name)
+'''
+
+
+def test_a_content_that_kills_its_worker_is_recorded_and_the_rest_is_analysed(tmp_path: Path) -> None:
+    pkg = tmp_path / "crashy"
+    (pkg / "safehold_test_crashy").mkdir(parents=True)
+    (pkg / "safehold_test_crashy" / "__init__.py").write_text(CRASHY)
+    (pkg / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "safehold-test-crashy"\nversion = "1.0"\n'
+        '[project.entry-points."safehold.extractors"]\ncrashy = "safehold_test_crashy:Crashy"\n'
+        '[tool.setuptools]\npackages = ["safehold_test_crashy"]\n')
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+                    "--target", str(site), str(pkg)], check=True, capture_output=True, cwd=tmp_path)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(40):
+        (corpus / f"note{i:02d}.txt").write_text(f"note {i}\n" + ("KILL-WORKER\n" if i == 17 else ""))
+    data = tmp_path / "data"
+    _ingested(tmp_path, data, corpus)
+    run = _cli(data, "analyse", "exhibits", "-q", site=site, check=False)
+    assert run.returncode == 3 and "Traceback" not in run.stderr, run.stderr
+    assert "40 of 40 contents analysed" in run.stdout and "1 with extractor errors" in run.stdout
+    found = [json.loads(line) for line in _cli(data, "artifacts", "exhibits", "--json", site=site).stdout.splitlines()]
+    assert sorted(a["value"] for a in found) == sorted(f"note{i:02d}.txt" for i in range(40) if i != 17)
+    with sqlite3.connect(data / "safehold.db") as c:
+        errors = c.execute("SELECT error FROM extractor_runs WHERE extractor = 'test.crashy' AND error IS NOT NULL")
+        assert [e for (e,) in errors] == ["worker_crash: the worker process died analysing this content"]
+    assert "nothing to do" in _cli(data, "analyse", "exhibits", site=site).stdout  # not retried forever
