@@ -143,8 +143,7 @@ def set_password(ctx: ServiceContext, authz: Authz, name: str, password: str) ->
 
 def change_own_password(ctx: ServiceContext, authz: Authz, current: str, new: str, keep_session: str) -> None:
     """A user's own change, proven by the current password; their other sessions end."""
-    if authz.user_id is None:
-        raise SafeholdError("passwords belong to named users")
+    require(authz.can_change_own_account(), "change a password (passwords belong to named users)")
     pw_hash = hash_password(new)
     with ctx.db.session() as s:
         u = s.get(User, authz.user_id)
@@ -213,8 +212,7 @@ def account_authz(ctx: ServiceContext, name: str) -> Authz:
 
 def set_grayscale(ctx: ServiceContext, authz: Authz, grayscale: bool) -> None:
     """Each user's own preference: previews in grey as well as blurred."""
-    if authz.user_id is None:
-        raise SafeholdError("preferences belong to named users")
+    require(authz.can_change_own_account(), "set preferences (they belong to named users)")
     with audited(ctx) as log:
         u = _own(log.session, authz)
         u.grayscale = grayscale

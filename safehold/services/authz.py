@@ -109,6 +109,10 @@ class Authz:
         """Exposure is counted per named user."""
         return self.user_id is not None
 
+    def can_change_own_account(self) -> bool:
+        """Passwords and preferences belong to named users, not to the local operator."""
+        return self.user_id is not None
+
     def can_see_team_exposure(self, case_id: int) -> bool:
         return self.can_manage_case(case_id)
 
