@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from safehold.core.errors import SafeholdError
 from safehold.core.settings import Settings
@@ -55,7 +56,7 @@ def service(ctx: typer.Context) -> Iterator[ServiceContext]:
         svc = ServiceContext.open(state.settings())
         yield svc
     except SafeholdError as exc:  # ForbiddenError included: "error: not allowed to …"
-        err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
         raise typer.Exit(1) from None
     finally:
         if svc is not None:

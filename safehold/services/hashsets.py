@@ -1,7 +1,8 @@
 """Hash-set use cases: import (or replace) a list with provenance, list, show, remove.
 
 Lists are not case material, but they decide what every case flags: investigators and admins (and
-the local operator) manage them, every case role may read them (``Authz.can_manage_hashsets``).
+the local operator) manage them, every case role may read them (``Authz.can_manage_hashsets``,
+``can_read_hashsets``); auditors need neither.
 An import, a replacement, an import that failed and a removal are audited, each in the
 transaction that makes the change.
 
