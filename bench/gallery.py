@@ -69,6 +69,8 @@ from safehold.testing.gallery import KNOWN_EVERY, fill_gallery  # noqa: E402
 from safehold.testing.images import synthetic_photo  # noqa: E402
 from safehold.web.app import create_app  # noqa: E402
 
+OPERATOR = Authz.local("bench")
+
 PG_ADMIN = os.environ.get("SAFEHOLD_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_SCHEMA = "safehold_bench_gallery"
 PASSWORD = "bench password, generated case"
@@ -150,8 +152,8 @@ def bench_pages(db: str, work: Path, items: int, rounds: int) -> dict[str, Any]:
                         web=WebSettings(secure_cookies=False))
     ctx = ServiceContext.open(settings, actor="bench:gallery")
     (work / "empty").mkdir(exist_ok=True)
-    case = create_case(ctx, f"gallery {db}")
-    ev = add_evidence(ctx, case.id, work / "empty", "synthetic")
+    case = create_case(ctx, OPERATOR, f"gallery {db}")
+    ev = add_evidence(ctx, OPERATOR, case.id, work / "empty", "synthetic")
     t = time.perf_counter()
     fill_gallery(ctx, ev.id, items, chunk=20_000)
     fill_s = time.perf_counter() - t
@@ -205,12 +207,12 @@ def bench_thumbs(work: Path, photos: int) -> dict[str, Any]:
     shutil.rmtree(store, ignore_errors=True)
     settings = Settings(data_dir=store, workers=1, web=WebSettings(secure_cookies=False))
     ctx = ServiceContext.open(settings, actor="bench:gallery")
-    case = create_case(ctx, "thumbs")
-    add_evidence(ctx, case.id, evidence, "photos")
-    run_ingest(ctx, case.id, executor=InlineExecutor(settings))
+    case = create_case(ctx, OPERATOR, "thumbs")
+    add_evidence(ctx, OPERATOR, case.id, evidence, "photos")
+    run_ingest(ctx, OPERATOR, case.id, executor=InlineExecutor(settings))
     add_user(ctx, Authz.local("bench"), "bench", "investigator", PASSWORD)
     grant_case(ctx, Authz.local("bench"), "bench", case.id)
-    shas = [str(f["sha256"]) for f in iter_files(ctx, case.id, media_type="image")]
+    shas = [str(f["sha256"]) for f in iter_files(ctx, OPERATOR, case.id, media_type="image")]
     px = settings.web.thumb_px
     t = time.perf_counter()
     for p in sorted(evidence.iterdir()):

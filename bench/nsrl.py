@@ -217,6 +217,7 @@ def run_db(db: str, src: Path, work: Path, distinct: int, nqueries: int, bad_pos
     from sqlalchemy import text
 
     from safehold.core.settings import Settings
+    from safehold.services.authz import Authz
     from safehold.services.cases import create_case
     from safehold.services.context import ServiceContext
     from safehold.services.evidence import add_evidence
@@ -230,6 +231,7 @@ def run_db(db: str, src: Path, work: Path, distinct: int, nqueries: int, bad_pos
         pg_reset()
     settings = Settings(data_dir=store, database_url=pg_url() if db == "postgresql" else None)
     ctx = ServiceContext.open(settings, actor="bench:nsrl")
+    operator = Authz.local(ctx.actor)
     rss0 = peak_rss_mb()
     t_start, step = time.perf_counter(), [0]
 
@@ -241,7 +243,7 @@ def run_db(db: str, src: Path, work: Path, distinct: int, nqueries: int, bad_pos
             step[0] = entries // 5_000_000
             print(f"  [{db}] {entries:,} entries stored after {time.perf_counter() - t_start:.0f} s", flush=True)
 
-    secs, rep = timed(lambda: import_hashset(ctx, src, "NSRL bench", "known-good", fmt="nsrl-rds3",
+    secs, rep = timed(lambda: import_hashset(ctx, operator, src, "NSRL bench", "known-good", fmt="nsrl-rds3",
                                              on_progress=progress))
     print(f"  [{db}] import done in {secs:.0f} s", flush=True)
     source_rows = rep.entries + rep.duplicates + rep.bad_rows
@@ -267,8 +269,8 @@ def run_db(db: str, src: Path, work: Path, distinct: int, nqueries: int, bad_pos
     folder = work / "evidence"
     folder.mkdir(exist_ok=True)
     (folder / "placeholder.txt").write_text("bench")
-    case = create_case(ctx, "nsrl-bench")
-    ev = add_evidence(ctx, case.id, folder, "bench")
+    case = create_case(ctx, operator, "nsrl-bench")
+    ev = add_evidence(ctx, operator, case.id, folder, "bench")
     present, absent = queries(distinct, nqueries)
     ids = np.concatenate([present, absent])
     s256 = [h.lower() for h in hex_digests(ids, 32, 0)]
@@ -315,7 +317,7 @@ def run_db(db: str, src: Path, work: Path, distinct: int, nqueries: int, bad_pos
                       "matches_ok": matched == 3 * len(present)}
 
     if opts["replace"]:  # the same list again as a new version: diff, swap, purge of the old version
-        secs, rep2 = timed(lambda: import_hashset(ctx, src, "NSRL bench", "known-good", fmt="nsrl-rds3"))
+        secs, rep2 = timed(lambda: import_hashset(ctx, operator, src, "NSRL bench", "known-good", fmt="nsrl-rds3"))
         out["replace"] = {"seconds": round(secs, 2), "rows_per_s": round(source_rows / secs),
                           "added": rep2.added, "removed": rep2.removed,
                           "diff_ok": (rep2.added, rep2.removed) == (0, 0)}

@@ -11,7 +11,7 @@ from safehold.cli.common import EXIT_ITEM_ERRORS, acting, console, dump_json, er
 from safehold.core.errors import SafeholdError
 from safehold.extractors.base import ExtractorError
 from safehold.extractors.registry import load_registry
-from safehold.services.analyse import AnalyseReport, run_analyse
+from safehold.services.analyse import AnalyseReport, analyse_all, run_analyse
 from safehold.services.artifacts import list_artifacts
 
 __all__ = ["register"]
@@ -84,8 +84,11 @@ def register(app: typer.Typer) -> None:
             progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                                 TimeRemainingColumn(), console=err_console, disable=quiet)
             with progress:
-                report = run_analyse(svc, acting(ctx, svc), None if all_cases else case, extractor or (),
-                                     progress=_Bar(progress), registry=registry)
+                who = acting(ctx, svc)
+                if case is None:
+                    report = analyse_all(svc, who, extractor or (), progress=_Bar(progress), registry=registry)
+                else:
+                    report = run_analyse(svc, who, case, extractor or (), progress=_Bar(progress), registry=registry)
         _print_report(report)
         if report.errors or report.unreachable:
             raise typer.Exit(EXIT_ITEM_ERRORS)

@@ -43,8 +43,11 @@ def _root(
                                                      help="SQLAlchemy URL, e.g. postgresql+psycopg://…")] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1,
                                                 help="Worker processes (default: all cores).")] = None,
+    as_user: Annotated[str | None, typer.Option(
+        "--as", envvar="SAFEHOLD_USER", metavar="NAME",
+        help="Act as this account, with its rights (default: the local operator, with all).")] = None,
 ) -> None:
-    ctx.obj = State(data_dir=data_dir, database_url=database_url, workers=workers)
+    ctx.obj = State(data_dir=data_dir, database_url=database_url, workers=workers, as_user=as_user)
 
 
 app.add_typer(cases.app, name="case")

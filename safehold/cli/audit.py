@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from safehold.cli.common import console, err_console, service
+from safehold.cli.common import acting, console, err_console, service
 from safehold.services.audit import Anchor, export_audit, verify_audit
-from safehold.services.authz import Authz
 
 app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
 
@@ -33,7 +32,7 @@ def verify(ctx: typer.Context, anchor: Annotated[list[str] | None, typer.Option(
     a new anchor and printed: write it down outside Safehold too."""
     given = _anchors(anchor)
     with service(ctx) as svc:
-        result = verify_audit(svc, Authz.local(svc.actor), given)
+        result = verify_audit(svc, acting(ctx, svc), given)
     if result.ok:
         console.print(f"audit log intact: {result.records} records, {result.anchors_checked} anchors checked",
                       highlight=False)
@@ -51,5 +50,5 @@ def export(ctx: typer.Context,
            output: Annotated[Path, typer.Option("-o", "--output", help="JSON lines file.")]) -> None:
     """Every record, oldest first, with its hashes."""
     with service(ctx) as svc, output.open("w", encoding="utf-8") as f:
-        n = export_audit(svc, Authz.local(svc.actor), f)
+        n = export_audit(svc, acting(ctx, svc), f)
     console.print(f"wrote {n} records to {output}")

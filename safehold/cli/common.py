@@ -1,4 +1,4 @@
-"""Shared CLI plumbing: settings from flags, one service context per command, error output."""
+"""Shared CLI plumbing: settings from flags, one service context per command, who is acting, error output."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from safehold.core.errors import SafeholdError
 from safehold.core.settings import Settings
+from safehold.services.accounts import account_authz
 from safehold.services.authz import Authz
 from safehold.services.context import ServiceContext
 
-__all__ = ["EXIT_ITEM_ERRORS", "State", "console", "dump_json", "err_console", "service"]
+__all__ = ["EXIT_ITEM_ERRORS", "State", "acting", "console", "dump_json", "err_console", "service"]
 
 EXIT_ITEM_ERRORS = 3  # the command finished, but errors were recorded against some items
 
@@ -31,6 +33,7 @@ class State:
     data_dir: Path | None = None
     database_url: str | None = None
     workers: int | None = None
+    as_user: str | None = None  # --as / SAFEHOLD_USER
     _ctx: ServiceContext | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
@@ -52,12 +55,22 @@ def service(ctx: typer.Context) -> Iterator[ServiceContext]:
     try:
         svc = ServiceContext.open(state.settings())
         yield svc
-    except SafeholdError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+    except SafeholdError as exc:  # ForbiddenError included: "error: not allowed to …"
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
         raise typer.Exit(1) from None
     finally:
         if svc is not None:
             svc.db.dispose()
+
+
+def acting(ctx: typer.Context, svc: ServiceContext) -> Authz:
+    """Who this command acts as: the account named by ``--as`` / ``SAFEHOLD_USER``, with its role
+    and cases (an unknown or disabled one is an error), or else the local operator, named by the
+    OS user (``cli:NAME``). Called inside ``service``, so a refusal prints one line."""
+    state: State = ctx.obj
+    if state.as_user:
+        return account_authz(svc, state.as_user)
+    return Authz.local(svc.actor)
 
 
 def _default(o: Any) -> Any:
@@ -70,8 +83,3 @@ def _default(o: Any) -> Any:
 
 def dump_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, default=_default, ensure_ascii=False) + "\n")
-
-
-def acting(ctx: typer.Context, svc: ServiceContext) -> Authz:
-    """Who is acting: the local operator (whoever can run the CLI on the data directory)."""
-    return Authz.local(svc.actor)

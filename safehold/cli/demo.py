@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from safehold.cli.common import console, dump_json, service
+from safehold.cli.common import acting, console, dump_json, service
 from safehold.cli.ingest import RichProgress, print_result, progress_bar
 from safehold.cli.matching import print_triage
 from safehold.cli.results import print_summary
@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
         from safehold.testing.corpus import build_demo_evidence  # generator deps load only for the demo
 
         with service(ctx) as svc, progress_bar(quiet=as_json) as bar:
-            result = run_demo(svc, make_executor(svc.settings), build_demo_evidence, RichProgress(bar))
+            result = run_demo(svc, acting(ctx, svc), make_executor(svc.settings), build_demo_evidence,
+                              RichProgress(bar))
         if as_json:
             dump_json({"summary": result.summary, "triage": result.triage})
             return

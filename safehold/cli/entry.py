@@ -18,7 +18,7 @@ __all__ = ["main", "runs_workers"]
 #: Top-level commands that run ingest workers.
 _WORKER_COMMANDS: Final = frozenset({"ingest", "demo", "analyse"})
 #: Global options that take a value (``safehold --data-dir D ingest CASE``).
-_VALUED: Final = frozenset({"--data-dir", "--database-url", "--workers"})
+_VALUED: Final = frozenset({"--data-dir", "--database-url", "--workers", "--as"})
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from safehold.cli.common import console, dump_json, err_console, service
+from safehold.cli.common import acting, console, dump_json, err_console, service
 from safehold.services.evidence import add_evidence, list_evidence
 
 app = typer.Typer(help="Evidence items and their custody.", no_args_is_help=True)
@@ -27,7 +27,7 @@ def add(
 ) -> None:
     """Register an evidence item: records its acquisition hash and a custody event."""
     with service(ctx) as svc:
-        item = add_evidence(svc, case, path, label, seized_by, seized_at, location)
+        item = add_evidence(svc, acting(ctx, svc), case, path, label, seized_by, seized_at, location)
     if as_json:
         dump_json(item)
     else:
@@ -54,7 +54,7 @@ def _print_checks(custody: list[dict[str, Any]], quiet: bool) -> None:
 def list_(ctx: typer.Context, case: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Evidence items of a case with their custody events."""
     with service(ctx) as svc:
-        items = list_evidence(svc, case)
+        items = list_evidence(svc, acting(ctx, svc), case)
     if as_json:
         dump_json(items)
         return

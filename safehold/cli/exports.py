@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from safehold.cli.common import console, service
+from safehold.cli.common import acting, console, service
 from safehold.services.exports import export_vics, export_vpdq
 
 app = typer.Typer(help="Exchange formats.", no_args_is_help=True)
@@ -21,7 +21,7 @@ def vics(
 ) -> None:
     """A VICS 2.0 case file: hashes, categories decided so far, file paths, PDQ."""
     with service(ctx) as svc:
-        n = export_vics(svc, case, output)
+        n = export_vics(svc, acting(ctx, svc), case, output)
     console.print(f"wrote {n} media records to {output}")
 
 
@@ -33,5 +33,5 @@ def vpdq(
 ) -> None:
     """The case's video fingerprints: reference vpdq lines, one block per video (re-importable)."""
     with service(ctx) as svc:
-        n = export_vpdq(svc, case, output)
+        n = export_vpdq(svc, acting(ctx, svc), case, output)
     console.print(f"wrote {n} video fingerprints to {output}")

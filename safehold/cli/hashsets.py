@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from safehold.cli.common import console, dump_json, err_console, service
+from safehold.cli.common import acting, console, dump_json, err_console, service
 from safehold.services.hashsets import get_set, import_hashset, list_sets, remove_set
 from safehold.services.matching import match_all
 
@@ -36,8 +36,9 @@ def import_(
     if fmt == "nsrl":
         fmt = "auto"  # RDS v3 and legacy are told apart by content
     with service(ctx) as svc:
-        report = import_hashset(svc, file, name, kind, fmt, source, version, set_date, licence, pdq_threshold)
-        matched = [] if no_match else match_all(svc)
+        authz = acting(ctx, svc)
+        report = import_hashset(svc, authz, file, name, kind, fmt, source, version, set_date, licence, pdq_threshold)
+        matched = [] if no_match else match_all(svc, authz)
     if as_json:
         dump_json({"import": report, "matches": matched})
         return
@@ -61,7 +62,7 @@ def import_(
 def list_(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Sets with their kind, version and size."""
     with service(ctx) as svc:
-        sets = list_sets(svc)
+        sets = list_sets(svc, acting(ctx, svc))
     if as_json:
         dump_json(sets)
         return
@@ -75,7 +76,7 @@ def list_(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] =
 def show(ctx: typer.Context, ref: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """One set with its provenance and import history (diffs, bad rows)."""
     with service(ctx) as svc:
-        s = get_set(svc, ref)
+        s = get_set(svc, acting(ctx, svc), ref)
     if as_json:
         dump_json(s)
         return
@@ -92,5 +93,5 @@ def show(ctx: typer.Context, ref: str, as_json: Annotated[bool, typer.Option("--
 def remove(ctx: typer.Context, ref: str) -> None:
     """Delete a set, its entries and the matches it produced."""
     with service(ctx) as svc:
-        s = remove_set(svc, ref)
+        s = remove_set(svc, acting(ctx, svc), ref)
     console.print(f"removed set {s.id} '{s.name}' ({s.entries} entries)")

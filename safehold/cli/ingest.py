@@ -15,7 +15,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from safehold.cli.common import EXIT_ITEM_ERRORS, console, err_console, service
+from safehold.cli.common import EXIT_ITEM_ERRORS, acting, console, err_console, service
 from safehold.ingest.executor import make_executor
 from safehold.services.ingest import IngestResult, run_ingest
 
@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
         """
         ex = make_executor(ctx.obj.settings(), executor)  # workers warm up while the store opens
         with service(ctx) as svc, progress_bar(quiet) as bar:
-            result = run_ingest(svc, case, evidence_ids or (), ex, RichProgress(bar))
+            result = run_ingest(svc, acting(ctx, svc), case, evidence_ids or (), ex, RichProgress(bar))
         print_result(result)
         if result.errors:
             raise typer.Exit(EXIT_ITEM_ERRORS)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from safehold.cli.common import console, dump_json, err_console, service
+from safehold.cli.common import acting, console, dump_json, err_console, service
 from safehold.services.matching import match_all, match_case
 from safehold.services.triage import TRIAGE_CLASSES, triage_case
 
@@ -76,7 +76,8 @@ def register(app: typer.Typer) -> None:
             err_console.print("give a CASE or --all")
             raise typer.Exit(2)
         with service(ctx) as svc:
-            reports = match_all(svc) if all_cases else [match_case(svc, case or "")]
+            authz = acting(ctx, svc)
+            reports = match_all(svc, authz) if all_cases else [match_case(svc, authz, case or "")]
         if as_json:
             dump_json(reports)
             return
@@ -96,7 +97,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Known, near-known, known-good and unknown (new) material, with locators."""
         with service(ctx) as svc:
-            t = triage_case(svc, case, known_good)
+            t = triage_case(svc, acting(ctx, svc), case, known_good)
         if as_json:
             dump_json(t)
         else:

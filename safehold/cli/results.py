@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from safehold.cli.common import console, dump_json, service
+from safehold.cli.common import acting, console, dump_json, service
 from safehold.services.files import case_summary, iter_files
 
 __all__ = ["print_summary", "register"]
@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List files with locators, hashes, PDQ, EXIF and errors."""
         with service(ctx) as svc:
-            for f in iter_files(svc, case, media_type, errors, evidence):
+            for f in iter_files(svc, acting(ctx, svc), case, media_type, errors, evidence):
                 if as_json:
                     dump_json(f)
                 else:
@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Counts by media type, unique contents, errors by kind."""
         with service(ctx) as svc:
-            s = case_summary(svc, case)
+            s = case_summary(svc, acting(ctx, svc), case)
         if as_json:
             dump_json(s)
         else:

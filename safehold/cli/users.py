@@ -1,4 +1,4 @@
-"""``safehold user …``: accounts and case membership, as the local operator."""
+"""``safehold user …``: accounts and case membership (the local operator, or ``--as`` an admin)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from safehold.cli.common import console, dump_json, service
+from safehold.cli.common import acting, console, dump_json, service
 from safehold.core.errors import SafeholdError
 from safehold.services.accounts import add_user, grant_case, list_users, revoke_case, set_active, set_password
-from safehold.services.authz import Authz, Role
+from safehold.services.authz import Role
 
 app = typer.Typer(help="Accounts for the review server, and who is on which case.", no_args_is_help=True)
 
@@ -35,7 +35,7 @@ def add(ctx: typer.Context, name: str,
         ) -> None:
     """Create an account; the password comes from a prompt or from stdin."""
     with service(ctx) as svc:
-        authz = Authz.local(svc.actor)
+        authz = acting(ctx, svc)
         user = add_user(svc, authz, name, role, _password())
         for c in case or []:
             grant_case(svc, authz, name, c)
@@ -46,7 +46,7 @@ def add(ctx: typer.Context, name: str,
 def passwd(ctx: typer.Context, name: str) -> None:
     """Set a new password (prompt or stdin); the user's open sessions end."""
     with service(ctx) as svc:
-        set_password(svc, Authz.local(svc.actor), name, _password())
+        set_password(svc, acting(ctx, svc), name, _password())
     console.print(f"password of '{name}' changed", highlight=False)
 
 
@@ -54,7 +54,7 @@ def passwd(ctx: typer.Context, name: str) -> None:
 def disable(ctx: typer.Context, name: str) -> None:
     """Lock an account out; its open sessions end at once."""
     with service(ctx) as svc:
-        set_active(svc, Authz.local(svc.actor), name, False)
+        set_active(svc, acting(ctx, svc), name, False)
     console.print(f"'{name}' is disabled", highlight=False)
 
 
@@ -62,7 +62,7 @@ def disable(ctx: typer.Context, name: str) -> None:
 def enable(ctx: typer.Context, name: str) -> None:
     """Let a disabled account sign in again."""
     with service(ctx) as svc:
-        set_active(svc, Authz.local(svc.actor), name, True)
+        set_active(svc, acting(ctx, svc), name, True)
     console.print(f"'{name}' is enabled", highlight=False)
 
 
@@ -70,7 +70,7 @@ def enable(ctx: typer.Context, name: str) -> None:
 def grant(ctx: typer.Context, name: str, case: Annotated[str, typer.Argument(help="Case id or name.")]) -> None:
     """Put a user on a case."""
     with service(ctx) as svc:
-        grant_case(svc, Authz.local(svc.actor), name, case)
+        grant_case(svc, acting(ctx, svc), name, case)
     console.print(f"'{name}' is on case {case}", highlight=False)
 
 
@@ -78,7 +78,7 @@ def grant(ctx: typer.Context, name: str, case: Annotated[str, typer.Argument(hel
 def revoke(ctx: typer.Context, name: str, case: Annotated[str, typer.Argument(help="Case id or name.")]) -> None:
     """Take a user off a case."""
     with service(ctx) as svc:
-        revoke_case(svc, Authz.local(svc.actor), name, case)
+        revoke_case(svc, acting(ctx, svc), name, case)
     console.print(f"'{name}' is no longer on case {case}", highlight=False)
 
 
@@ -86,7 +86,7 @@ def revoke(ctx: typer.Context, name: str, case: Annotated[str, typer.Argument(he
 def list_(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Accounts with their roles and cases."""
     with service(ctx) as svc:
-        users = list_users(svc, Authz.local(svc.actor))
+        users = list_users(svc, acting(ctx, svc))
     if as_json:
         dump_json(users)
         return

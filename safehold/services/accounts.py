@@ -2,6 +2,10 @@
 
 Account management is for admins (and the local CLI operator, who holds the store anyway).
 Every change is audited.
+
+``account_authz`` gives the CLI's ``--as NAME`` that account's rights without a password: it
+narrows what the local operator (who can read the store anyway) may do, and names the account in
+the audit log; it proves nothing about who is typing, so the record names the OS user too.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from safehold.store.review_models import CaseMember, User, WebSession
 __all__ = [
     "MIN_PASSWORD",
     "UserPublic",
+    "account_authz",
     "add_user",
     "authz_for",
     "change_own_password",
@@ -138,8 +143,7 @@ def set_password(ctx: ServiceContext, authz: Authz, name: str, password: str) ->
 
 def change_own_password(ctx: ServiceContext, authz: Authz, current: str, new: str, keep_session: str) -> None:
     """A user's own change, proven by the current password; their other sessions end."""
-    if authz.user_id is None:
-        raise SafeholdError("passwords belong to named users")
+    require(authz.can_change_own_account(), "change a password (passwords belong to named users)")
     pw_hash = hash_password(new)
     with ctx.db.session() as s:
         u = s.get(User, authz.user_id)
@@ -195,10 +199,20 @@ def authz_for(s: Session, user: User) -> Authz:
     return Authz(user.id, user.name, Role(user.role), cases)
 
 
+def account_authz(ctx: ServiceContext, name: str) -> Authz:
+    """The rights of an active account by name (its role and case memberships)."""
+    with ctx.db.session() as s:
+        u = s.scalar(select(User).where(User.name == name))
+        if u is None:
+            raise AuthError(f"no account named {name!r}")
+        if not u.active:
+            raise AuthError(f"the account {name!r} is disabled")
+        return authz_for(s, u)
+
+
 def set_grayscale(ctx: ServiceContext, authz: Authz, grayscale: bool) -> None:
     """Each user's own preference: previews in grey as well as blurred."""
-    if authz.user_id is None:
-        raise SafeholdError("preferences belong to named users")
+    require(authz.can_change_own_account(), "set preferences (they belong to named users)")
     with audited(ctx) as log:
         u = _own(log.session, authz)
         u.grayscale = grayscale

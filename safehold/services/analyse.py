@@ -29,7 +29,7 @@ from safehold.extractors.registry import Registry, load_registry
 from safehold.ingest.reanalyse import AnalysedContent, AnalyseItem, AnalyseTask, run_analyse_task, worker_init
 from safehold.services.audit import record_event
 from safehold.services.authz import Authz, require
-from safehold.services.cases import resolve_case
+from safehold.services.cases import case_id_of
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import record_custody
 from safehold.store.artifact_models import ExtractorLedger
@@ -37,7 +37,7 @@ from safehold.store.artifact_repo import write_findings
 from safehold.store.ingest_repo import update_content
 from safehold.store.models import Case, Content, EvidenceItem, FileInstance
 
-__all__ = ["AnalyseProgress", "AnalyseReport", "plan_analysis", "run_analyse"]
+__all__ = ["AnalyseProgress", "AnalyseReport", "analyse_all", "plan_analysis", "run_analyse"]
 
 TASK_ITEMS = 64  # contents per task: small enough to lose little to a kill, large enough to amortise a walk
 
@@ -234,46 +234,60 @@ def _execute(ctx: ServiceContext, tasks: list[AnalyseTask], workers: int, progre
     _Runner(ctx, workers, {x.name: x.version for x in registry.extractors}, store).run(tasks)
 
 
-def _cases(ctx: ServiceContext, authz: Authz, case_ref: str | int | None) -> list[int]:
-    with ctx.db.session() as s:
-        if case_ref is not None:
-            return [resolve_case(s, case_ref).id]
-        return [c for c in s.scalars(select(Case.id).order_by(Case.id)) if authz.can_manage_case(c)]
-
-
 def _custody(ctx: ServiceContext, authz: Authz, tasks: list[AnalyseTask], action: str, **details: object) -> None:
     with ctx.db.session() as s:
         for eid in sorted({t.evidence_id for t in tasks}):
             record_custody(s, eid, authz.actor, action, **details)
 
 
-def run_analyse(ctx: ServiceContext, authz: Authz, case_ref: str | int | None, names: Sequence[str] = (),
-                workers: int | None = None, progress: AnalyseProgress | None = None,
-                registry: Registry | None = None) -> AnalyseReport:
-    """Analyse one case (``case_ref``), or every case the actor runs (None: ``analyse --all``)."""
+def _analyse_cases(ctx: ServiceContext, authz: Authz, case_ids: list[int], names: Sequence[str],
+                   workers: int | None, progress: AnalyseProgress | None, registry: Registry | None) -> AnalyseReport:
     registry = registry or load_registry()
     extractors = registry.select(names)
-    case_ids = _cases(ctx, authz, case_ref)
-    for case_id in case_ids:
-        require(authz.can_manage_case(case_id), "analyse this case")
     report = AnalyseReport(case_ids, [x.name for x in extractors])
     progress = progress or _Quiet()
     plans = [(case_id, plan_analysis(ctx, case_id, extractors)) for case_id in case_ids]
     progress.begin(sum(len(t.items) for _, tasks in plans for t in tasks))
     for case_id, tasks in plans:
-        if not tasks:
-            continue
-        count = sum(len(t.items) for t in tasks)
-        report.planned += count
-        record_event(ctx, authz.actor, "analyse-start", case_id, None, extractors=report.extractors, contents=count)
-        _custody(ctx, authz, tasks, "analyse-started", extractors=report.extractors, contents=count)
-        try:
-            _execute(ctx, tasks, workers or ctx.settings.workers, progress, report, registry)
-        except KeyboardInterrupt:
-            record_event(ctx, authz.actor, "analyse-interrupt", case_id, None, analysed=report.analysed)
-            _custody(ctx, authz, tasks, "analyse-interrupted", analysed=report.analysed)
-            raise
-        record_event(ctx, authz.actor, "analyse-finish", case_id, None, analysed=report.analysed,
-                     unreachable=report.unreachable, errors=report.errors, artifacts=report.artifacts)
-        _custody(ctx, authz, tasks, "analysed", analysed=report.analysed, unreachable=report.unreachable)
+        if tasks:
+            _analyse_case(ctx, authz, case_id, tasks, workers or ctx.settings.workers, progress, report, registry)
     return report
+
+
+def _analyse_case(ctx: ServiceContext, authz: Authz, case_id: int, tasks: list[AnalyseTask], workers: int,
+                  progress: AnalyseProgress, report: AnalyseReport, registry: Registry) -> None:
+    """One case's plan, between its audit records and custody events (started, finished or interrupted)."""
+    count = sum(len(t.items) for t in tasks)
+    report.planned += count
+    before = (report.analysed, report.unreachable, report.errors, report.artifacts)
+    record_event(ctx, authz.actor, "analyse-start", case_id, None, extractors=report.extractors, contents=count)
+    _custody(ctx, authz, tasks, "analyse-started", extractors=report.extractors, contents=count)
+    try:
+        _execute(ctx, tasks, workers, progress, report, registry)
+    except KeyboardInterrupt:
+        done = report.analysed - before[0]
+        record_event(ctx, authz.actor, "analyse-interrupt", case_id, None, analysed=done, of=count)
+        _custody(ctx, authz, tasks, "analyse-interrupted", analysed=done, of=count)
+        raise
+    analysed, unreachable, errors, artifacts = (now - then for now, then in zip(
+        (report.analysed, report.unreachable, report.errors, report.artifacts), before, strict=True))
+    record_event(ctx, authz.actor, "analyse-finish", case_id, None, analysed=analysed, unreachable=unreachable,
+                 errors=errors, artifacts=artifacts)
+    _custody(ctx, authz, tasks, "analysed", extractors=report.extractors, analysed=analysed, unreachable=unreachable)
+
+
+def run_analyse(ctx: ServiceContext, authz: Authz, case_ref: str | int, names: Sequence[str] = (),
+                workers: int | None = None, progress: AnalyseProgress | None = None,
+                registry: Registry | None = None) -> AnalyseReport:
+    """Run the named extractors (all when none are named) wherever they are new or newer in one case."""
+    require(authz.can_analyse(case_id := case_id_of(ctx, case_ref)), "analyse this case")
+    return _analyse_cases(ctx, authz, [case_id], names, workers, progress, registry)
+
+
+def analyse_all(ctx: ServiceContext, authz: Authz, names: Sequence[str] = (), workers: int | None = None,
+                progress: AnalyseProgress | None = None, registry: Registry | None = None) -> AnalyseReport:
+    """``analyse --all``: every case the actor may analyse (the local operator: every case)."""
+    require(authz.can_analyse_all(), "analyse every case")
+    with ctx.db.session() as s:
+        case_ids = [c for c in s.scalars(select(Case.id).order_by(Case.id)) if authz.can_analyse(c)]
+    return _analyse_cases(ctx, authz, case_ids, names, workers, progress, registry)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from safehold.services.audit import record_event
 from safehold.services.authz import Authz, require
-from safehold.services.cases import resolve_case
+from safehold.services.cases import case_id_of
 from safehold.services.context import ServiceContext
 from safehold.store.artifact_models import Artifact
 from safehold.store.models import EvidenceItem, FileInstance
@@ -64,9 +64,7 @@ def _page(ctx: ServiceContext, case_id: int, after: int, extractor: str | None, 
 def list_artifacts(ctx: ServiceContext, authz: Authz, case_ref: str | int, extractor: str | None = None,
                    kind: str | None = None) -> Iterator[ArtifactPublic]:
     """Every artifact found in the case's contents, oldest first, streamed page by page."""
-    with ctx.db.session() as s:
-        case_id = resolve_case(s, case_ref).id
-    require(authz.can_read_case(case_id), "see this case's artifacts")
+    require(authz.can_read_case(case_id := case_id_of(ctx, case_ref)), "see this case's artifacts")
     record_event(ctx, authz.actor, "artifacts-list", case_id, None, extractor=extractor, kind=kind)
     after = 0
     while page := _page(ctx, case_id, after, extractor, kind):

@@ -68,16 +68,20 @@ def event_hash(e: AuditEvent) -> str:
 
 
 class AuditLog:
-    """Appends to the chain inside one transaction that already holds the head row."""
+    """Appends to the chain inside one transaction that already holds the head row. Every record's
+    details name the operating-system user (``os_user``) next to the actor, so call sites need not."""
 
-    def __init__(self, session: Session, seq: int, last_hash: str) -> None:
+    def __init__(self, session: Session, seq: int, last_hash: str, os_user: str | None = None) -> None:
         self.session = session
         self._seq = seq
         self._hash = last_hash
+        self._os_user = os_user
 
     def __call__(self, actor: str, action: str, case_id: int | None = None, target: str | None = None,
                  **details: Any) -> int:
         self._seq += 1
+        if self._os_user is not None:
+            details.setdefault("os_user", self._os_user)
         e = AuditEvent(seq=self._seq, at=utcnow().isoformat(timespec="microseconds"), actor=actor,
                        action=action, case_id=case_id, target=target, details=canonical(details),
                        prev_hash=self._hash)
@@ -98,7 +102,7 @@ def audited(ctx: ServiceContext) -> Iterator[AuditLog]:
         head = s.get(AuditHead, 1)
         if not locked or head is None:
             raise RuntimeError("the audit log's head record is missing: the log has been tampered with")
-        yield AuditLog(s, head.seq, head.hash)
+        yield AuditLog(s, head.seq, head.hash, ctx.os_user)
 
 
 def record_event(ctx: ServiceContext, actor: str, action: str, case_id: int | None = None,

@@ -10,25 +10,15 @@ from sqlalchemy import func, select
 
 from safehold.services.audit import record_event
 from safehold.services.authz import Authz, require
-from safehold.services.cases import CasePublic
 from safehold.services.categories import label
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import list_evidence
 from safehold.services.queues import queue_counts
 from safehold.store.hashset_models import HashEntry, HashSet, Match
 from safehold.store.models import Case, EvidenceItem, FileInstance, IngestBatch
-from safehold.store.review_models import CaseMember, Review
+from safehold.store.review_models import Review
 
-__all__ = ["case_dashboard", "case_name", "ingest_progress", "my_cases"]
-
-
-def my_cases(ctx: ServiceContext, authz: Authz) -> list[CasePublic]:
-    """The cases this user is on (every user sees only those)."""
-    with ctx.db.session() as s:
-        q = select(Case).order_by(Case.id)
-        if not authz.system:
-            q = q.join(CaseMember, CaseMember.case_id == Case.id).where(CaseMember.user_id == authz.user_id)
-        return [CasePublic(c.id, c.name, c.status, c.created_at.isoformat()) for c in s.scalars(q)]
+__all__ = ["case_dashboard", "case_name", "ingest_progress"]
 
 
 def case_name(ctx: ServiceContext, authz: Authz, case_id: int) -> str:
@@ -87,7 +77,7 @@ def case_dashboard(ctx: ServiceContext, authz: Authz, case_id: int) -> dict[str,
         info = {"id": case.id, "name": case.name, "status": case.status, "description": case.description}
     result = {
         "case": info,
-        "evidence": list_evidence(ctx, case_id),
+        "evidence": list_evidence(ctx, authz, case_id),
         "progress": ingest_progress(ctx, authz, case_id),
         "counts": queue_counts(ctx, authz, case_id),
         "decided": [{"label": label(sc, co), "code": co, "status": st, "count": n} for sc, co, st, n in decided],

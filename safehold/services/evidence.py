@@ -12,7 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safehold.core.errors import NotFoundError, SafeholdError
-from safehold.services.cases import resolve_case
+from safehold.services.audit import audited
+from safehold.services.authz import Authz, require
+from safehold.services.cases import case_id_of, resolve_case
 from safehold.services.context import ServiceContext
 from safehold.sources.disk.acquisition import acquire_disk
 from safehold.sources.factory import kind_for_path
@@ -60,6 +62,7 @@ def record_custody(s: Session, evidence_id: int, actor: str, action: str, **deta
 
 def add_evidence(
     ctx: ServiceContext,
+    authz: Authz,
     case_ref: str | int,
     path: Path,
     label: str,
@@ -67,7 +70,9 @@ def add_evidence(
     seized_at: datetime | None = None,
     location: str | None = None,
 ) -> EvidencePublic:
-    """Register an item as acquired. Its acquisition hash is what later integrity checks compare."""
+    """Register an item as acquired. Its acquisition hash is what later integrity checks compare;
+    the item, its custody events and the audit record commit together."""
+    require(authz.can_add_evidence(case_id := case_id_of(ctx, case_ref)), "add evidence to this case")
     path = path.resolve()
     if not path.exists():
         raise SafeholdError(f"{path} does not exist")
@@ -82,8 +87,10 @@ def add_evidence(
     else:
         digest, count, size = _sha256_file(path), 1, path.stat().st_size
         method = "sha256"
-    with ctx.db.session() as s:
-        case = resolve_case(s, case_ref)
+    actor = authz.actor
+    with audited(ctx) as log:
+        s = log.session
+        case = resolve_case(s, case_id)
         item = EvidenceItem(
             case_id=case.id, label=label, source_kind=kind, source_path=str(path),
             acquisition_hash=digest, acquisition_method=method, size_bytes=size,
@@ -92,20 +99,23 @@ def add_evidence(
         s.add(item)
         s.flush()
         if seized_by or seized_at or location:
-            record_custody(s, item.id, seized_by or ctx.actor, "seized",
+            record_custody(s, item.id, seized_by or actor, "seized",
                            at=seized_at.isoformat() if seized_at else None, location=location)
-        record_custody(s, item.id, ctx.actor, "registered", path=str(path),
+        record_custody(s, item.id, actor, "registered", path=str(path),
                        acquisition_hash=digest, method=method, files=count, bytes=size)
         for action, details in checks:
-            record_custody(s, item.id, ctx.actor, action, **details)
+            record_custody(s, item.id, actor, action, **details)
+        log(actor, "evidence-add", case.id, f"evidence:{item.id}", label=label, kind=kind, path=str(path),
+            acquisition_hash=digest, method=method, checks=[a for a, _ in checks])
         s.flush()
         s.refresh(item)
         return _public(item)
 
 
-def list_evidence(ctx: ServiceContext, case_ref: str | int) -> list[EvidencePublic]:
+def list_evidence(ctx: ServiceContext, authz: Authz, case_ref: str | int) -> list[EvidencePublic]:
+    require(authz.can_read_case(case_id := case_id_of(ctx, case_ref)), "see this case")
     with ctx.db.session() as s:
-        case = resolve_case(s, case_ref)
+        case = resolve_case(s, case_id)
         items = s.scalars(select(EvidenceItem).where(EvidenceItem.case_id == case.id).order_by(EvidenceItem.id))
         return [_public(e) for e in items]
 

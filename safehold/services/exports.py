@@ -1,5 +1,6 @@
-"""Export use cases. Exports are audited; categories decided in review (confirmed, in the VICS US
-scheme) are written with ``IsPrecategorized`` false, and take precedence over a hash set's."""
+"""Export use cases. Every export is audited once its file is written; categories decided in review
+(confirmed, in the VICS US scheme) are written with ``IsPrecategorized`` false, and take precedence
+over a hash set's."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from safehold.formats.exports.vpdq import write_vpdq_list
 from safehold.hashing.vpdq import VpdqFrame, format_reference_lines
 from safehold.services.audit import record_event
 from safehold.services.authz import Authz, require
-from safehold.services.cases import resolve_case
+from safehold.services.cases import case_id_of, resolve_case
 from safehold.services.context import ServiceContext
 from safehold.store.hashset_models import HashEntry, HashSet, Match
 from safehold.store.models import Content, EvidenceItem, FileInstance, VideoFrame
@@ -82,16 +83,11 @@ def _media(ctx: ServiceContext, case_id: int) -> Iterator[VicsMedia]:
             yield current
 
 
-def export_vics(ctx: ServiceContext, case_ref: str | int, out: Path, authz: Authz | None = None) -> int:
-    """Write the case's images and videos as a VICS 2.0 case file; returns Media written.
-
-    ``authz`` is the web user; the CLI passes none and acts as the local operator."""
-    authz = authz or Authz.local(ctx.actor)
+def export_vics(ctx: ServiceContext, authz: Authz, case_ref: str | int, out: Path) -> int:
+    """Write the case's images and videos as a VICS 2.0 case file; returns Media written."""
+    require(authz.can_export(case_id := case_id_of(ctx, case_ref)), "export this case")
     with ctx.db.session() as s:
-        case = resolve_case(s, case_ref)
-        case_id, case_name = case.id, case.name
-    require(authz.can_manage_case(case_id), "export this case")
-    with ctx.db.session() as s:
+        case_name = resolve_case(s, case_id).name
         total = s.scalar(
             select(func.count()).select_from(FileInstance)
             .join(EvidenceItem, EvidenceItem.id == FileInstance.evidence_id)
@@ -106,12 +102,11 @@ def export_vics(ctx: ServiceContext, case_ref: str | int, out: Path, authz: Auth
     return n
 
 
-def export_vpdq(ctx: ServiceContext, case_ref: str | int, out: Path, authz: Authz | None = None) -> int:
+def export_vpdq(ctx: ServiceContext, authz: Authz, case_ref: str | int, out: Path) -> int:
     """Write the case's video fingerprints as a vPDQ list (``formats.exports.vpdq``); returns videos."""
-    authz = authz or Authz.local(ctx.actor)
+    require(authz.can_export(case_id := case_id_of(ctx, case_ref)), "export this case")
     with ctx.db.session() as s:
-        case_id = resolve_case(s, case_ref).id
-    require(authz.can_manage_case(case_id), "export this case")
+        resolve_case(s, case_id)
     tmp = out.with_name(out.name + ".partial")
     with ctx.db.session() as s, tmp.open("w", encoding="utf-8") as f:
         rows = s.execute(

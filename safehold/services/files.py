@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from safehold.core.errors import SafeholdError
-from safehold.services.cases import resolve_case
+from safehold.services.authz import Authz, require
+from safehold.services.cases import case_id_of, resolve_case
 from safehold.services.context import ServiceContext
 from safehold.store.models import Content, EvidenceItem, FileInstance
 
@@ -39,15 +40,22 @@ def _file_query(case_id: int, media_type: str | None, errors_only: bool, evidenc
 
 def iter_files(
     ctx: ServiceContext,
+    authz: Authz,
     case_ref: str | int,
     media_type: str | None = None,
     errors_only: bool = False,
     evidence_id: int | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """One dict per file instance, streamed (a case may hold millions)."""
+    """One dict per file instance, streamed (a case may hold millions). Checked at the call, not
+    at the first item: the listing itself is a generator."""
+    require(authz.can_read_case(case_id := case_id_of(ctx, case_ref)), "see this case")
+    q = _file_query(case_id, media_type, errors_only, evidence_id)
+    return _files(ctx, case_id, q)
+
+
+def _files(ctx: ServiceContext, case_id: int, q: Any) -> Iterator[dict[str, Any]]:
     with ctx.db.session() as s:
-        case = resolve_case(s, case_ref)
-        q = _file_query(case.id, media_type, errors_only, evidence_id)
+        resolve_case(s, case_id)
         for f, c in s.execute(q.execution_options(yield_per=2000)):
             yield {
                 "evidence_id": f.evidence_id,
@@ -79,9 +87,10 @@ def _video(c: Content) -> dict[str, Any]:
                       "vpdq_frames": c.vpdq_frames, "contact_sheet": c.contact_sheet}}
 
 
-def case_summary(ctx: ServiceContext, case_ref: str | int) -> dict[str, Any]:
+def case_summary(ctx: ServiceContext, authz: Authz, case_ref: str | int) -> dict[str, Any]:
+    require(authz.can_read_case(case_id := case_id_of(ctx, case_ref)), "see this case")
     with ctx.db.session() as s:
-        case = resolve_case(s, case_ref)
+        case = resolve_case(s, case_id)
         ev = list(s.scalars(select(EvidenceItem).where(EvidenceItem.case_id == case.id).order_by(EvidenceItem.id)))
         ids = [e.id for e in ev]
         in_case = FileInstance.evidence_id.in_(ids)

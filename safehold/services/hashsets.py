@@ -1,5 +1,11 @@
 """Hash-set use cases: import (or replace) a list with provenance, list, show, remove.
 
+Lists are not case material, but they decide what every case flags: investigators and admins (and
+the local operator) manage them, every case role may read them (``Authz.can_manage_hashsets``,
+``can_read_hashsets``); auditors need neither.
+An import, a replacement, an import that failed and a removal are audited, each in the
+transaction that makes the change.
+
 Imports stream the list into ``hash_entries`` in short transactions; the new version becomes
 current only once it has fully loaded, so an interrupted import leaves the previous one in
 place (its partial rows are purged, then or at the next import of that set).
@@ -39,6 +45,8 @@ from safehold.core.errors import NotFoundError, SafeholdError
 from safehold.formats.hashsets.base import BadRow, HashListReader, HashRecord
 from safehold.formats.hashsets.nsrl import ColumnReader, HashColumns
 from safehold.formats.hashsets.registry import detect_format, reader_by_name
+from safehold.services.audit import audited
+from safehold.services.authz import Authz, require
 from safehold.services.context import ServiceContext
 from safehold.store.hashset_models import SET_KINDS, HashSet, HashSetImport, Match
 from safehold.store.hashset_repo import (
@@ -181,18 +189,20 @@ def _load(ctx: ServiceContext, reader: HashListReader, path: Path, set_id: int, 
     return out
 
 
-def _abandon(ctx: ServiceContext, import_id: int) -> None:
+def _abandon(ctx: ServiceContext, actor: str, name: str, import_id: int) -> None:
     """After a failed or interrupted load: mark it, drop its rows, put any dropped index back."""
-    with ctx.db.session() as s:
-        imp = s.get(HashSetImport, import_id)
+    with audited(ctx) as log:
+        imp = log.session.get(HashSetImport, import_id)
         if imp is not None and imp.status == "loading":
             imp.status, imp.finished_at = "failed", utcnow()
+            log(actor, "hashset-import-failed", None, f"hashset:{name}", import_id=import_id, file=imp.file_name)
     purge_entries(ctx.db.engine, import_id)
     build_hash_indexes(ctx.db.engine)
 
 
 def import_hashset(
     ctx: ServiceContext,
+    authz: Authz,
     path: Path,
     name: str,
     kind: str,
@@ -206,6 +216,7 @@ def import_hashset(
 ) -> ImportReport:
     """Stream a list into the store. A set that exists is replaced by the new version once it has
     fully loaded, and the import records the diff; bad rows are skipped and reported."""
+    require(authz.can_manage_hashsets(), "import hash sets")
     if kind not in SET_KINDS:
         raise SafeholdError(f"kind must be one of {', '.join(SET_KINDS)}")
     if pdq_threshold is not None and not 0 <= pdq_threshold <= 128:
@@ -234,7 +245,7 @@ def import_hashset(
         for imp in stale:
             if imp.status == "loading":  # interrupted: its rows never became current
                 imp.status = "failed"
-        imp = HashSetImport(set_id=hs.id, actor=ctx.actor, file_name=path.name, file_sha256="",
+        imp = HashSetImport(set_id=hs.id, actor=authz.actor, file_name=path.name, file_sha256="",
                             file_size=size, format=reader.name, version=version or meta.version)
         s.add(imp)
         s.flush()
@@ -264,7 +275,8 @@ def import_hashset(
                 old_keys = stored_keys(conn, old_import)
             added, removed = count_diff(loaded.keys.sorted(), old_keys)
             del old_keys
-        with ctx.db.session() as s:
+        with audited(ctx) as log:
+            s = log.session
             hs = s.get(HashSet, set_id)
             new = s.get(HashSetImport, import_id)
             assert hs is not None and new is not None
@@ -286,9 +298,13 @@ def import_hashset(
             if pdq_threshold is not None:
                 hs.pdq_threshold = pdq_threshold
             bump_generation(s)
+            log(authz.actor, "hashset-replace" if old_import is not None else "hashset-import", None,
+                f"hashset:{name}", set_id=set_id, import_id=import_id, kind=kind, format=reader.name,
+                file=path.name, file_sha256=digest, entries=loaded.entries, bad_rows=loaded.bad,
+                added=added, removed=removed, version=hs.version, source=hs.source)
     except BaseException:
         stop.set()
-        _abandon(ctx, import_id)
+        _abandon(ctx, authz.actor, name, import_id)
         raise
     loaded.keys = KeySet()  # free the key table before the index builds
     if old_import is not None:
@@ -308,12 +324,14 @@ def _resolve(s: Any, ref: str | int) -> HashSet:
     return hs  # type: ignore[no-any-return]
 
 
-def list_sets(ctx: ServiceContext) -> list[SetPublic]:
+def list_sets(ctx: ServiceContext, authz: Authz) -> list[SetPublic]:
+    require(authz.can_read_hashsets(), "see hash sets")
     with ctx.db.session() as s:
         return [_public(h) for h in s.scalars(select(HashSet).order_by(HashSet.id))]
 
 
-def get_set(ctx: ServiceContext, ref: str | int) -> SetPublic:
+def get_set(ctx: ServiceContext, authz: Authz, ref: str | int) -> SetPublic:
+    require(authz.can_read_hashsets(), "see hash sets")
     with ctx.db.session() as s:
         hs = _resolve(s, ref)
         history = list(s.scalars(select(HashSetImport).where(HashSetImport.set_id == hs.id)
@@ -321,13 +339,15 @@ def get_set(ctx: ServiceContext, ref: str | int) -> SetPublic:
         return _public(hs, history)
 
 
-def remove_set(ctx: ServiceContext, ref: str | int) -> SetPublic:
+def remove_set(ctx: ServiceContext, authz: Authz, ref: str | int) -> SetPublic:
     """Delete a set, its entries and its matches (the import history goes with it).
 
     The set is first emptied (no current version, its matches gone) in one transaction, then
     its rows are purged in short ones, then the set and its history go; a removal stopped
-    half-way leaves an empty set that removing again finishes."""
-    with ctx.db.session() as s:
+    half-way leaves an empty set that removing again finishes; the audit record goes with the first step."""
+    require(authz.can_manage_hashsets(), "remove hash sets")
+    with audited(ctx) as log:
+        s = log.session
         hs = _resolve(s, ref)
         pub = _public(hs)
         set_id = hs.id
@@ -335,6 +355,8 @@ def remove_set(ctx: ServiceContext, ref: str | int) -> SetPublic:
         s.execute(delete(Match).where(Match.set_id == set_id))
         import_ids = list(s.scalars(select(HashSetImport.id).where(HashSetImport.set_id == set_id)))
         bump_generation(s)
+        log(authz.actor, "hashset-remove", None, f"hashset:{pub.name}", set_id=set_id, kind=pub.kind,
+            entries=pub.entries, version=pub.version)
     for import_id in import_ids:
         purge_entries(ctx.db.engine, import_id)
     with ctx.db.session() as s:

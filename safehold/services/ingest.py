@@ -1,4 +1,5 @@
-"""Ingest use case: run or resume ingest of a case's evidence items."""
+"""Ingest use case: run or resume ingest of a case's evidence items. Each item's start (or resume),
+finish and interruption is audited, with its custody event in the same transaction."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from sqlalchemy import func, select
 from safehold.core.clock import utcnow
 from safehold.ingest.executor import Executor, make_executor
 from safehold.ingest.pipeline import IngestProgress, ingest_evidence
-from safehold.services.cases import resolve_case
+from safehold.services.audit import audited
+from safehold.services.authz import Authz, require
+from safehold.services.cases import case_id_of, resolve_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import get_evidence, record_custody
 from safehold.services.gallery import ensure_gallery, ingest_running
@@ -49,14 +52,16 @@ class IngestResult:
 
 def run_ingest(
     ctx: ServiceContext,
+    authz: Authz,
     case_ref: str | int,
     evidence_ids: Sequence[int] = (),
     executor: Executor | None = None,
     progress: IngestProgress | None = None,
 ) -> IngestResult:
+    require(authz.can_ingest(case_id := case_id_of(ctx, case_ref)), "ingest this case's evidence")
     executor = executor or make_executor(ctx.settings)
     with ctx.db.session() as s:
-        case = resolve_case(s, case_ref)
+        case = resolve_case(s, case_id)
         if evidence_ids:
             items = [get_evidence(s, case.id, eid) for eid in evidence_ids]
         else:
@@ -68,22 +73,29 @@ def run_ingest(
         plan = [(e.id, e.label, e.source_kind, e.source_path, e.size_bytes, e.ingest_state,
                  (e.batch_files or ctx.settings.batch_files, e.batch_bytes or ctx.settings.batch_bytes))
                 for e in items]
-        case_id = case.id
     runs = []
     for eid, label, kind, spath, size, state, sizes in plan:
         run = EvidenceRun(eid, label, skipped=state == "done")
         if not run.skipped:
-            with ctx.db.session() as s:
-                item = s.get(EvidenceItem, eid)
+            with audited(ctx) as log:
+                item = log.session.get(EvidenceItem, eid)
                 assert item is not None
-                record_custody(s, eid, ctx.actor, "ingest-resumed" if state == "running" else "ingest-started",
-                               executor=executor.name)
+                action = "ingest-resumed" if state == "running" else "ingest-started"
+                record_custody(log.session, eid, authz.actor, action, executor=executor.name)
                 item.ingest_state = "running"
-            stats = ingest_evidence(ctx.db, ctx.settings, executor, eid, kind, Path(spath), size, label, progress,
-                                    batch_sizes=sizes)
+                log(authz.actor, "ingest-resume" if state == "running" else "ingest-start", case_id,
+                    f"evidence:{eid}", executor=executor.name)
+            try:
+                stats = ingest_evidence(ctx.db, ctx.settings, executor, eid, kind, Path(spath), size, label,
+                                        progress, batch_sizes=sizes)
+            except BaseException as exc:
+                with audited(ctx) as log:
+                    log(authz.actor, "ingest-interrupt", case_id, f"evidence:{eid}", reason=type(exc).__name__)
+                raise
             run.resumed_batches, run.records_written, run.crashes = (
                 stats.batches_skipped, stats.records_written, stats.crashes)
-        with ctx.db.session() as s:
+        with audited(ctx) as log:
+            s = log.session
             counts = s.execute(
                 select(func.count(), func.count(FileInstance.error_code))
                 .where(FileInstance.evidence_id == eid)
@@ -94,7 +106,8 @@ def run_ingest(
                 assert item is not None
                 item.ingest_state = "done"
                 item.ingest_finished_at = utcnow()
-                record_custody(s, eid, ctx.actor, "ingested", files=counts[0], errors=counts[1])
+                record_custody(s, eid, authz.actor, "ingested", files=counts[0], errors=counts[1])
+                log(authz.actor, "ingest-finish", case_id, f"evidence:{eid}", files=counts[0], errors=counts[1])
         runs.append(run)
     if any(not r.skipped for r in runs):
         # The review gallery's listing, built now rather than by the first page view after
@@ -109,4 +122,4 @@ def run_ingest(
         return IngestResult(case_id, runs, None)
     from safehold.services.matching import match_case
 
-    return IngestResult(case_id, runs, match_case(ctx, case_id))
+    return IngestResult(case_id, runs, match_case(ctx, authz, case_id))

@@ -5,6 +5,7 @@ The PDQ index is cached in the data directory and tagged with the store's hash-s
 generation; any import or removal bumps the generation, so a stale index is rebuilt on next
 use rather than trusted. Content hashes of quality below ``MIN_QUALITY`` are not matched
 perceptually (PDQ is unreliable on flat images), and neither are list entries known to be.
+Every case matched gets a ``match`` audit record with what it found.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from sqlalchemy import select
 
 from safehold.core.clock import utcnow
 from safehold.match.pdq_index import PdqIndex, hex_to_bytes
-from safehold.services.cases import resolve_case
+from safehold.services.audit import record_event
+from safehold.services.authz import Authz, require
+from safehold.services.cases import case_id_of, resolve_case
 from safehold.services.context import ServiceContext
 from safehold.services.video_matching import match_case_videos
 from safehold.store.hashset_models import HashEntry, HashSet
@@ -133,19 +136,33 @@ def _pdq_match(ctx: ServiceContext, case_id: int | None, index: PdqIndex,
     return added, queries
 
 
-def match_case(ctx: ServiceContext, case_ref: str | int) -> MatchReport:
+def match_case(ctx: ServiceContext, authz: Authz, case_ref: str | int) -> MatchReport:
+    require(authz.can_match(case_id := case_id_of(ctx, case_ref)), "match this case")
     with ctx.db.session() as s:
-        case_id = resolve_case(s, case_ref).id
-        exact = exact_match(s, case_id)
+        resolve_case(s, case_id)
     index, meta = load_pdq_index(ctx)
-    pdq_added, queries = _pdq_match(ctx, case_id, index, meta)
-    video = match_case_videos(ctx, case_id, index, meta)
-    return MatchReport(case_id, exact, pdq_added, queries, video.videos, video.listed_video_matches,
-                       video.frame_image_matches, video.video_links)
+    return _match(ctx, authz, case_id, index, meta, "case")
 
 
-def match_all(ctx: ServiceContext) -> list[MatchReport]:
-    """Re-check every case, e.g. when a new list arrives: how old evidence gets flagged."""
+def match_all(ctx: ServiceContext, authz: Authz) -> list[MatchReport]:
+    """Re-check every case, e.g. when a new list arrives: how old evidence gets flagged. Every case
+    is matched (matches must follow the lists); the reports are of the caller's own cases."""
+    require(authz.can_match_all(), "re-match every case")
     with ctx.db.session() as s:
         ids = list(s.scalars(select(Case.id).order_by(Case.id)))
-    return [match_case(ctx, cid) for cid in ids]
+    index, meta = load_pdq_index(ctx)
+    reports = [_match(ctx, authz, cid, index, meta, "all") for cid in ids]
+    return [r for r in reports if r.case_id is not None and authz.can_read_case(r.case_id)]
+
+
+def _match(ctx: ServiceContext, authz: Authz, case_id: int, index: PdqIndex,
+           meta: dict[int, tuple[int, int | None]], scope: str) -> MatchReport:
+    with ctx.db.session() as s:
+        exact = exact_match(s, case_id)
+    pdq_added, queries = _pdq_match(ctx, case_id, index, meta)
+    video = match_case_videos(ctx, case_id, index, meta)
+    report = MatchReport(case_id, exact, pdq_added, queries, video.videos, video.listed_video_matches,
+                         video.frame_image_matches, video.video_links)
+    record_event(ctx, authz.actor, "match", case_id, None, scope=scope, exact_added=exact, pdq_added=pdq_added,
+                 video_matches=report.video_matches, video_frame_matches=report.video_frame_matches)
+    return report

@@ -92,6 +92,7 @@ def reveal(ctx: ServiceContext, authz: Authz, case_id: int, sha256: str) -> Reve
 
 
 def active_reveal(ctx: ServiceContext, authz: Authz, case_id: int, sha256: str) -> RevealGrant | None:
+    require(authz.can_review(case_id), "reveal items in this case")
     if authz.user_id is None:
         return None
     with ctx.db.session() as s:
@@ -155,8 +156,8 @@ def _counts(s: Session, user_ids: list[int], case_id: int | None) -> dict[int, t
 
 def my_exposure(ctx: ServiceContext, authz: Authz) -> Exposure:
     """Every user may see their own count: knowing it is part of looking after oneself."""
-    if authz.user_id is None:
-        raise ForbiddenError("exposure is counted for named users")
+    require(authz.can_see_own_exposure(), "see an exposure count (it is counted for named users)")
+    assert authz.user_id is not None
     with ctx.db.session() as s:
         total, recent = _counts(s, [authz.user_id], None).get(authz.user_id, (0, 0))
     return Exposure(authz.name, authz.role.value, total, recent)

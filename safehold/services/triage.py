@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from safehold.services.cases import resolve_case
+from safehold.services.authz import Authz, require
+from safehold.services.cases import case_id_of, resolve_case
 from safehold.services.context import ServiceContext
 from safehold.store.hashset_models import HashEntry, HashSet, Match, VideoLink
 from safehold.store.models import Content, EvidenceItem, FileInstance
@@ -63,9 +64,11 @@ def _classify(item: TriageItem) -> str | None:
     return None
 
 
-def triage_case(ctx: ServiceContext, case_ref: str | int, include_known_good: bool = False) -> dict[str, Any]:
+def triage_case(ctx: ServiceContext, authz: Authz, case_ref: str | int,
+                include_known_good: bool = False) -> dict[str, Any]:
+    require(authz.can_read_case(case_id := case_id_of(ctx, case_ref)), "see this case")
     with ctx.db.session() as s:
-        case = resolve_case(s, case_ref)
+        case = resolve_case(s, case_id)
         items: dict[str, TriageItem] = {}
         files = s.execute(
             select(FileInstance.sha256, FileInstance.display, FileInstance.evidence_id, FileInstance.deleted,

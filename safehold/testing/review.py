@@ -23,6 +23,7 @@ from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence
 from safehold.services.hashsets import import_hashset
 from safehold.services.ingest import run_ingest
+from safehold.services.matching import match_case
 from safehold.testing.images import encode, sample_photo, synthetic_photo, with_exif
 from safehold.testing.videos import make_video
 
@@ -89,7 +90,7 @@ def _write(root: Path, files: dict[str, bytes]) -> None:
 
 
 def build_review_case(ctx: ServiceContext, root: Path, name: str = "op review") -> ReviewCase:
-    """Write, register and ingest the evidence, import the list, and create the accounts:
+    """Write, register and ingest the evidence, import the list and match, and create the accounts:
     ``ivy`` (investigator) on the case and on the other case (which holds a copy of ``a.jpg`` and
     a near-duplicate of ``c.jpg``), ``rex`` (reviewer) on the case, ``otto`` (investigator) on the
     other case only, ``aud`` (auditor) and ``adm`` (admin), all with ``PASSWORD``."""
@@ -97,10 +98,13 @@ def build_review_case(ctx: ServiceContext, root: Path, name: str = "op review") 
     _write(root / "a", files)
     c_near = encode(Image.open(io.BytesIO(files["Pictures/c.jpg"])).resize((300, 200)), "JPEG", quality=70)
     _write(root / "b", {"copy/a.jpg": files["DCIM/a.jpg"], "copy/c_small.jpg": c_near})
-    case = create_case(ctx, name)
-    other = create_case(ctx, f"{name} (other)")
-    add_evidence(ctx, case.id, root / "a", "Exhibit A: laptop (generated)")
-    add_evidence(ctx, other.id, root / "b", "Exhibit B: phone (generated)")
+    admin = Authz.local("test:setup")
+    case = create_case(ctx, admin, name)
+    other = create_case(ctx, admin, f"{name} (other)")
+    add_evidence(ctx, admin, case.id, root / "a", "Exhibit A: laptop (generated)")
+    add_evidence(ctx, admin, other.id, root / "b", "Exhibit B: phone (generated)")
+    for c in (case.id, other.id):
+        run_ingest(ctx, admin, c, executor=InlineExecutor(ctx.settings))
     known_list = root / "known-list.json"
     from safehold.hashing.pdq import pdq_from_image
 
@@ -110,10 +114,9 @@ def build_review_case(ctx: ServiceContext, root: Path, name: str = "op review") 
          "Series": "generated-series"},
         {"MediaID": 2, "Category": 2, "AlternativeHashes": [{"HashName": "PDQ", "HashValue": b_pdq}]},
     ]}), encoding="utf-8")
-    import_hashset(ctx, known_list, "generated known list", "known-abuse", source="tests", version="1")
+    import_hashset(ctx, admin, known_list, "generated known list", "known-abuse", source="tests", version="1")
     for c in (case.id, other.id):
-        run_ingest(ctx, c, executor=InlineExecutor(ctx.settings))
-    admin = Authz.local("test:setup")
+        match_case(ctx, admin, c)
     users = {"ivy": "investigator", "rex": "reviewer", "otto": "investigator", "aud": "auditor", "adm": "admin"}
     for user, role in users.items():
         add_user(ctx, admin, user, role, PASSWORD)

@@ -17,6 +17,8 @@ from safehold.cli.entry import runs_workers
     (["ingest", "--help"], False),
     (["case", "new", "ingest"], False),  # a case named like a command is not a command
     (["--data-dir", "demo", "files", "c"], False),  # nor an option's value
+    (["--as", "ivy", "ingest", "c"], True),
+    (["--as", "demo", "files", "c"], False),  # an account named like a command
     (["summary", "c"], False),
     ([], False),
 ])

@@ -9,12 +9,15 @@ from pathlib import Path
 import pytest
 
 from safehold.ingest.executor import InlineExecutor, LocalProcessExecutor
+from safehold.services.authz import Authz
 from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence, list_evidence
 from safehold.services.files import case_summary, iter_files
 from safehold.services.ingest import run_ingest
 from safehold.testing.corpus import CorpusManifest, build_demo_evidence
+
+OPERATOR = Authz.local("test:officer")  # the local operator: use cases need an actor's rights
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +40,7 @@ def tree_fingerprint(root: Path) -> str:
 
 def _chains(ctx: ServiceContext) -> dict[tuple[tuple[str, str], ...], dict]:  # type: ignore[type-arg]
     out = {}
-    for f in iter_files(ctx, "c"):
+    for f in iter_files(ctx, OPERATOR, "c"):
         chain = tuple((s, v) for s, v in f["locator_chain"][1:])
         out[chain] = f
     return out
@@ -45,9 +48,9 @@ def _chains(ctx: ServiceContext) -> dict[tuple[tuple[str, str], ...], dict]:  # 
 
 def test_ingest_finds_every_file_with_expected_hashes(ctx: ServiceContext, corpus: CorpusManifest) -> None:
     before = tree_fingerprint(corpus.root)
-    create_case(ctx, "c")
-    ev = add_evidence(ctx, "c", corpus.root, "laptop", seized_by="PC Amina", location="Lahore")
-    result = run_ingest(ctx, "c", executor=LocalProcessExecutor(ctx.settings, workers=2))
+    create_case(ctx, OPERATOR, "c")
+    ev = add_evidence(ctx, OPERATOR, "c", corpus.root, "laptop", seized_by="PC Amina", location="Lahore")
+    result = run_ingest(ctx, OPERATOR, "c", executor=LocalProcessExecutor(ctx.settings, workers=2))
     assert tree_fingerprint(corpus.root) == before, "ingest wrote to the evidence"
 
     got = _chains(ctx)
@@ -62,7 +65,7 @@ def test_ingest_finds_every_file_with_expected_hashes(ctx: ServiceContext, corpu
     assert set(got) == expected_chains, set(got) ^ expected_chains
 
     # every error is counted and the run reports it
-    summary = case_summary(ctx, "c")
+    summary = case_summary(ctx, OPERATOR, "c")
     assert summary["errors"] == result.errors == sum(1 for f in got.values() if f["error"])
     assert summary["files"] == len(corpus.files)
     assert summary["errors_by_code"]["bomb"] == 1 and summary["errors_by_code"]["encrypted"] == 1
@@ -81,27 +84,27 @@ def test_ingest_finds_every_file_with_expected_hashes(ctx: ServiceContext, corpu
     assert len(deep) == 1 and got[deep[0]]["width"] == 800
 
     # custody trail: registered → seized details → ingest started → ingested
-    actions = [c["action"] for c in list_evidence(ctx, "c")[0].custody]
+    actions = [c["action"] for c in list_evidence(ctx, OPERATOR, "c")[0].custody]
     assert actions == ["seized", "registered", "ingest-started", "ingested"]
     assert ev.acquisition_method == "manifest-sha256" and len(ev.acquisition_hash) == 64
 
 
 def test_rerun_of_finished_evidence_does_nothing(ctx: ServiceContext, corpus: CorpusManifest) -> None:
-    create_case(ctx, "c")
-    add_evidence(ctx, "c", corpus.root, "laptop")
-    run_ingest(ctx, "c", executor=InlineExecutor(ctx.settings))
+    create_case(ctx, OPERATOR, "c")
+    add_evidence(ctx, OPERATOR, "c", corpus.root, "laptop")
+    run_ingest(ctx, OPERATOR, "c", executor=InlineExecutor(ctx.settings))
     first = _chains(ctx)
-    again = run_ingest(ctx, "c", executor=InlineExecutor(ctx.settings))
+    again = run_ingest(ctx, OPERATOR, "c", executor=InlineExecutor(ctx.settings))
     assert [r.skipped for r in again.runs] == [True]
     assert _chains(ctx) == first
 
 
 def test_single_archive_as_evidence(ctx: ServiceContext, corpus: CorpusManifest) -> None:
-    create_case(ctx, "c")
-    ev = add_evidence(ctx, "c", corpus.root / "Downloads/holiday.zip", "USB stick image")
+    create_case(ctx, OPERATOR, "c")
+    ev = add_evidence(ctx, OPERATOR, "c", corpus.root / "Downloads/holiday.zip", "USB stick image")
     assert ev.acquisition_method == "sha256"
     assert ev.acquisition_hash == hashlib.sha256((corpus.root / "Downloads/holiday.zip").read_bytes()).hexdigest()
-    run_ingest(ctx, "c", executor=InlineExecutor(ctx.settings))
+    run_ingest(ctx, OPERATOR, "c", executor=InlineExecutor(ctx.settings))
     got = _chains(ctx)
     assert (("file", "/holiday.zip"), ("zip", "photos/more.tar.gz"), ("tar", "mid/inner.7z"),
             ("7z", "deep/photo_deep.jpg")) in got

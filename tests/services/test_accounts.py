@@ -15,6 +15,8 @@ from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
 from safehold.store.review_models import User, WebSession
 
+OPERATOR = Authz.local("test:officer")  # the local operator: use cases need an actor's rights
+
 LOCAL = Authz.local("test:admin")
 PW = "a long enough password"
 
@@ -36,7 +38,7 @@ def test_passwords_are_stored_as_argon2id_only(ctx: ServiceContext) -> None:
 
 def test_sessions_store_only_a_token_hash_and_expire(ctx: ServiceContext) -> None:
     add_user(ctx, LOCAL, "ivy", "investigator", PW)
-    case = create_case(ctx, "c1")
+    case = create_case(ctx, OPERATOR, "c1")
     grant_case(ctx, LOCAL, "ivy", case.id)
     throttle = LoginThrottle(5, 900)
     token = login(ctx, throttle, "ivy", PW, "127.0.0.1")
@@ -91,7 +93,7 @@ def test_throttled_sign_in_refuses_even_the_right_password(ctx: ServiceContext) 
 
 
 def test_cli_user_add_reads_the_password_from_stdin(ctx: ServiceContext) -> None:
-    create_case(ctx, "op cli")
+    create_case(ctx, OPERATOR, "op cli")
     env = {"SAFEHOLD_DATABASE_URL": ctx.db.url, "SAFEHOLD_DATA_DIR": str(ctx.settings.data_dir)}
     r = CliRunner().invoke(cli, ["user", "add", "rex", "--role", "reviewer", "--case", "op cli"], input=PW + "\n",
                            env=env)

@@ -26,6 +26,9 @@ from safehold.store.artifact_models import Artifact, ExtractorLedger
 from tests.sources.disk.build import Layout, fat_image
 
 
+OPERATOR = Authz.local("test:officer")
+
+
 class Tokens(Extractor):
     """Tokens with an @ in text files."""
 
@@ -66,16 +69,16 @@ def _case(ctx: ServiceContext, tmp_path: Path) -> int:
     layout = Layout({"docs/contacts.txt": b"bilal@example.net\nsaima@example.com\n",
                      "docs/archive.zip": inner, "docs/empty.txt": b""})
     image = fat_image(tmp_path / "disk.img", layout)
-    case = create_case(ctx, "analyse")
-    add_evidence(ctx, case.id, image, "Exhibit D: FAT image")
-    run_ingest(ctx, case.id, executor=InlineExecutor(ctx.settings))
+    case = create_case(ctx, OPERATOR, "analyse")
+    add_evidence(ctx, OPERATOR, case.id, image, "Exhibit D: FAT image")
+    run_ingest(ctx, OPERATOR, case.id, executor=InlineExecutor(ctx.settings))
     return case.id
 
 
 def test_a_new_extractor_reaches_old_evidence_inside_an_archive_inside_a_disk_image(
         ctx: ServiceContext, tmp_path: Path) -> None:
     case_id = _case(ctx, tmp_path)
-    operator = Authz.local("test:officer")
+    operator = OPERATOR
     report = run_analyse(ctx, operator, case_id, workers=1, registry=_registry(Tokens))
     assert report.planned == 3 and report.analysed == 3 and report.unreachable == 0  # the built-ins were current
     assert report.by_extractor == {"test.tokens": 3}
@@ -93,7 +96,7 @@ def test_a_new_extractor_reaches_old_evidence_inside_an_archive_inside_a_disk_im
 
 def test_a_newer_version_supersedes_the_older_ones_findings(ctx: ServiceContext, tmp_path: Path) -> None:
     case_id = _case(ctx, tmp_path)
-    operator = Authz.local("test:officer")
+    operator = OPERATOR
     run_analyse(ctx, operator, case_id, workers=1, registry=_registry(Tokens))
     report = run_analyse(ctx, operator, case_id, ["test.tokens"], workers=1, registry=_registry(TokensV2))
     assert report.analysed == 3 and report.extractors == ["test.tokens"]
@@ -109,7 +112,7 @@ def test_a_newer_version_supersedes_the_older_ones_findings(ctx: ServiceContext,
 def test_contents_that_moved_away_are_reported_and_tried_again(ctx: ServiceContext, tmp_path: Path) -> None:
     case_id = _case(ctx, tmp_path)
     (tmp_path / "disk.img").rename(tmp_path / "moved.img")
-    operator = Authz.local("test:officer")
+    operator = OPERATOR
     report = run_analyse(ctx, operator, case_id, workers=1, registry=_registry(Tokens))
     assert report.analysed == 0 and report.unreachable == 3 and report.problems
     (tmp_path / "moved.img").rename(tmp_path / "disk.img")

@@ -13,6 +13,7 @@ from PIL import Image, ImageOps
 
 from safehold.hashing.pdq import pdq_from_image
 from safehold.ingest.executor import InlineExecutor
+from safehold.services.authz import Authz
 from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence
@@ -23,6 +24,8 @@ from safehold.services.ingest import run_ingest
 from safehold.services.matching import match_all, match_case
 from safehold.services.triage import triage_case
 from safehold.testing.images import sample_photo, synthetic_photo
+
+OPERATOR = Authz.local("test:officer")  # the local operator: use cases need an actor's rights
 
 
 def _jpeg(img: Image.Image, quality: int = 92) -> bytes:
@@ -67,13 +70,13 @@ def _vics(path: Path, media: list[dict]) -> Path:  # type: ignore[type-arg]
 
 
 def _ingest(ctx: ServiceContext, root: Path) -> None:
-    create_case(ctx, "op")
-    add_evidence(ctx, "op", root, "laptop")
-    run_ingest(ctx, "op", executor=InlineExecutor(ctx.settings))
+    create_case(ctx, OPERATOR, "op")
+    add_evidence(ctx, OPERATOR, "op", root, "laptop")
+    run_ingest(ctx, OPERATOR, "op", executor=InlineExecutor(ctx.settings))
 
 
 def _by_class(ctx: ServiceContext) -> dict[str, set[str]]:
-    t = triage_case(ctx, "op", include_known_good=True)
+    t = triage_case(ctx, OPERATOR, "op", include_known_good=True)
     return {cls: {loc["locator"].rsplit("/", 1)[-1] for it in items for loc in it["locators"]}
             for cls, items in t["items"].items()}
 
@@ -89,22 +92,22 @@ def test_triage_sorts_known_near_good_and_new(ctx: ServiceContext, seized: dict[
          "AlternativeHashes": [{"HashName": "PDQ", "HashValue": seized["_b_pdq"].decode()}]},
         {"MediaID": 3, "Category": 1, "MD5": "not-a-hash"},
     ])
-    rep = import_hashset(ctx, known, "VIC test", "known-abuse", source="generated", version="1")
+    rep = import_hashset(ctx, OPERATOR, known, "VIC test", "known-abuse", source="generated", version="1")
     assert rep.entries == 2 and rep.bad_rows == 1 and rep.bad_samples[0]["position"].startswith("record")
     dll = seized["system/kernel32.dll"]
     nsrl = tmp_path / "NSRLFile.txt"
     nsrl.write_text('"SHA-1","MD5","CRC32","FileName","FileSize","ProductCode","OpSystemCode","SpecialCode"\n'
                     f'"{hashlib.sha1(dll).hexdigest().upper()}","{hashlib.md5(dll).hexdigest().upper()}",'
                     f'"00000000","kernel32.dll",{len(dll)},1,"WIN",""\n', encoding="latin-1")
-    import_hashset(ctx, nsrl, "NSRL", "known-good")
-    match_all(ctx)
+    import_hashset(ctx, OPERATOR, nsrl, "NSRL", "known-good")
+    match_all(ctx, OPERATOR)
 
     classes = _by_class(ctx)
     assert classes["known"] == {"a.jpg"}
     assert classes["near_known"] == {"a_small.jpg", "b_rotated.jpg", "b_mirror.png"}
     assert classes["known_good"] == {"kernel32.dll"}
     assert classes["unknown"] == {"c.jpg", "noise.jpg"}
-    t = triage_case(ctx, "op")
+    t = triage_case(ctx, OPERATOR, "op")
     assert "known_good" not in t["items"]  # hidden unless asked for
     assert t["known_by_set"] == {"VIC test": {"vics-2.0-us:1": 2, "vics-2.0-us:2": 2}}
     near = {it["locators"][0]["locator"].rsplit("/", 1)[-1]: it["best_distance"] for it in t["items"]["near_known"]}
@@ -113,9 +116,9 @@ def test_triage_sorts_known_near_good_and_new(ctx: ServiceContext, seized: dict[
     assert exact_a and exact_a[0]["series"] == "benign-series-1" and exact_a[0]["victim_identified"] is True
 
     # matching again adds nothing; a stricter radius per set drops the far near-duplicates
-    assert match_case(ctx, "op").exact_added == 0
-    import_hashset(ctx, known, "VIC test", "known-abuse", pdq_threshold=0)
-    match_all(ctx)
+    assert match_case(ctx, OPERATOR, "op").exact_added == 0
+    import_hashset(ctx, OPERATOR, known, "VIC test", "known-abuse", pdq_threshold=0)
+    match_all(ctx, OPERATOR)
     assert _by_class(ctx)["near_known"] <= {"b_rotated.jpg", "b_mirror.png", "a_small.jpg"}
 
 
@@ -127,16 +130,16 @@ def test_replacing_a_set_records_the_diff_and_rematches(ctx: ServiceContext, sei
     v1.write_text(f"{md5['pics/a.jpg']}  a.jpg\n{md5['pics/noise.jpg']}  noise.jpg\n")
     v2 = tmp_path / "v2.md5"
     v2.write_text(f"{md5['pics/c.jpg']}  c.jpg\n{md5['pics/noise.jpg']}  noise.jpg\n")
-    import_hashset(ctx, v1, "watch", "watch")
-    match_all(ctx)
+    import_hashset(ctx, OPERATOR, v1, "watch", "watch")
+    match_all(ctx, OPERATOR)
     assert _by_class(ctx)["watch"] == {"a.jpg", "noise.jpg"}
-    rep = import_hashset(ctx, v2, "watch", "watch")
+    rep = import_hashset(ctx, OPERATOR, v2, "watch", "watch")
     assert rep.replaced and (rep.added, rep.removed) == (1, 1)
-    match_all(ctx)
+    match_all(ctx, OPERATOR)
     assert _by_class(ctx)["watch"] == {"c.jpg", "noise.jpg"}
-    history = get_set(ctx, "watch").history
+    history = get_set(ctx, OPERATOR, "watch").history
     assert [h["status"] for h in history] == ["replaced", "current"]
-    remove_set(ctx, "watch")
+    remove_set(ctx, OPERATOR, "watch")
     assert _by_class(ctx).get("watch", set()) == set()
 
 
@@ -144,18 +147,18 @@ def test_vics_export_imports_back_losslessly(ctx: ServiceContext, seized: dict[s
     _ingest(ctx, Path(seized["_root"].decode()))
     a = seized["pics/a.jpg"]
     known = _vics(tmp_path / "vic.json", [{"MediaID": 1, "Category": 1, "MD5": hashlib.md5(a).hexdigest()}])
-    import_hashset(ctx, known, "VIC", "known-abuse")
-    match_all(ctx)
+    import_hashset(ctx, OPERATOR, known, "VIC", "known-abuse")
+    match_all(ctx, OPERATOR)
     out = tmp_path / "export.json"
-    n = export_vics(ctx, "op", out)
+    n = export_vics(ctx, OPERATOR, "op", out)
     raw = out.read_text(encoding="utf-8")
     assert raw.startswith('{"@odata.context"') and raw.index('"value"') < raw.index('"Media"')
     doc = json.loads(raw)
     media = doc["value"][0]["Media"]
-    images = [f for f in iter_files(ctx, "op", media_type="image")]
+    images = [f for f in iter_files(ctx, OPERATOR, "op", media_type="image")]
     assert n == len(media) == len({f["sha256"] for f in images})
 
-    back = import_hashset(ctx, out, "roundtrip", "watch")
+    back = import_hashset(ctx, OPERATOR, out, "roundtrip", "watch")
     assert back.bad_rows == 0 and back.entries == n
     from safehold.formats.hashsets.registry import reader_by_name
     records = [r for r in reader_by_name("vics").read(out)]

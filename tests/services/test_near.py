@@ -9,11 +9,14 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import insert
 
+from safehold.services.authz import Authz
 from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence
 from safehold.services.near import CaseIndexes, dihedral_query
 from safehold.store.models import Content, FileInstance
+
+OPERATOR = Authz.local("test:officer")  # the local operator: use cases need an actor's rights
 
 
 def _flip(hex_hash: str, bits: int) -> str:
@@ -35,8 +38,8 @@ def _add(ctx: ServiceContext, evidence_id: int, name: str, pdq: str, quality: in
 
 def test_near_duplicates_from_a_kept_index(ctx: ServiceContext, tmp_path: Path) -> None:
     (tmp_path / "ev").mkdir()
-    case = create_case(ctx, "near")
-    ev = add_evidence(ctx, case.id, tmp_path / "ev", "synthetic")
+    case = create_case(ctx, OPERATOR, "near")
+    ev = add_evidence(ctx, OPERATOR, case.id, tmp_path / "ev", "synthetic")
     rng = np.random.default_rng(3)
     base = "".join(f"{b:02x}" for b in rng.integers(0, 256, 32, dtype=np.uint8))
     a = _add(ctx, ev.id, "a.jpg", base)

@@ -21,6 +21,8 @@ from safehold.services.queues import QueueFilter, queue_counts, queue_page
 from safehold.store.models import EvidenceItem
 from safehold.testing.gallery import KNOWN_EVERY, fill_gallery
 
+OPERATOR = Authz.local("test:officer")  # the local operator: use cases need an actor's rights
+
 N = 100_000
 
 
@@ -33,8 +35,8 @@ def _set_state(ctx: ServiceContext, evidence_id: int, state: str) -> None:
 def test_queue_pages_at_100k_items(ctx: ServiceContext, tmp_path: Path) -> None:
     (tmp_path / "ev").mkdir()
     (tmp_path / "ev" / "x.txt").write_text("x")
-    case = create_case(ctx, "big")
-    ev = add_evidence(ctx, case.id, tmp_path / "ev", "big")
+    case = create_case(ctx, OPERATOR, "big")
+    ev = add_evidence(ctx, OPERATOR, case.id, tmp_path / "ev", "big")
     fill_gallery(ctx, ev.id, N)
     authz = Authz.local("test")
     timings: dict[str, float] = {}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from safehold.services.authz import Authz
 from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence
@@ -15,11 +16,13 @@ from safehold.store.models import EvidenceItem
 from safehold.store.review_models import ClusterState, GalleryState
 from safehold.testing.gallery import fill_gallery
 
+OPERATOR = Authz.local("test:officer")  # the local operator: use cases need an actor's rights
+
 
 def test_refresh_waits_for_a_running_ingest(ctx: ServiceContext, tmp_path: Path) -> None:
     (tmp_path / "ev").mkdir()
-    case = create_case(ctx, "refresh")
-    ev = add_evidence(ctx, case.id, tmp_path / "ev", "synthetic")
+    case = create_case(ctx, OPERATOR, "refresh")
+    ev = add_evidence(ctx, OPERATOR, case.id, tmp_path / "ev", "synthetic")
     fill_gallery(ctx, ev.id, 200)
 
     def state(value: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import StatementError
 
+from safehold.services.authz import Authz
 from safehold.services.context import ServiceContext
 from safehold.services.hashsets import import_hashset, remove_set
 from safehold.store.db import Database
@@ -19,6 +20,8 @@ from safehold.store.hashset_repo import entry_keys, exact_match
 from safehold.store.models import Content
 from tests.formats.hashsets.hashset_fixtures import md5, sha1, sha256, write_nsrl_v3
 from tests.store.test_hashset_repo import _case_with, _entries
+
+OPERATOR = Authz.local("test:officer")  # the local operator: use cases need an actor's rights
 
 
 def _octets(db: Database, column: str) -> list[int | None]:
@@ -70,7 +73,7 @@ def test_digest_helpers() -> None:
 
 def test_nsrl_products_are_stored_once_per_import_and_purged_with_it(ctx: ServiceContext, tmp_path: Path) -> None:
     v1 = write_nsrl_v3(tmp_path / "v1.db", 30, packages=3)
-    import_hashset(ctx, v1, "NSRL", "known-good", fmt="nsrl-rds3")
+    import_hashset(ctx, OPERATOR, v1, "NSRL", "known-good", fmt="nsrl-rds3")
     with ctx.db.session() as s:
         extras = s.scalars(select(HashExtra).order_by(HashExtra.id)).all()
         assert len(extras) == 3
@@ -79,12 +82,13 @@ def test_nsrl_products_are_stored_once_per_import_and_purged_with_it(ctx: Servic
         assert entry.extra == {"package_id": "1", "product": "Benign Product 1", "product_version": "1.0",
                                "os": "TestOS"}
         assert entry.file_name == "file4.dll" and entry.sha256 == sha256(4)
-    import_hashset(ctx, write_nsrl_v3(tmp_path / "v2.db", 10, packages=2), "NSRL", "known-good", fmt="nsrl-rds3")
+    import_hashset(ctx, OPERATOR, write_nsrl_v3(tmp_path / "v2.db", 10, packages=2), "NSRL", "known-good",
+                   fmt="nsrl-rds3")
     with ctx.db.session() as s:
         current = s.scalar(select(HashSet.current_import_id))
         assert set(s.scalars(select(HashExtra.import_id))) == {current}  # the replaced version's are gone
         assert s.scalar(select(func.count()).select_from(HashExtra)) == 2
-    remove_set(ctx, "NSRL")
+    remove_set(ctx, OPERATOR, "NSRL")
     with ctx.db.session() as s:
         assert s.scalar(select(func.count()).select_from(HashExtra)) == 0
 
@@ -92,7 +96,7 @@ def test_nsrl_products_are_stored_once_per_import_and_purged_with_it(ctx: Servic
 def test_record_lists_keep_per_row_extras(ctx: ServiceContext, tmp_path: Path) -> None:
     listing = tmp_path / "list.md5"
     listing.write_text(f"{md5(1)}  photos/one.jpg\n{md5(2)}  photos/two.jpg\n{md5(3)}  three.jpg\n")
-    import_hashset(ctx, listing, "paths", "watch")
+    import_hashset(ctx, OPERATOR, listing, "paths", "watch")
     with ctx.db.session() as s:
         got = {e.md5: (e.file_name, e.extra) for e in s.scalars(select(HashEntry))}
     assert got == {md5(1): ("one.jpg", {"path": "photos/one.jpg"}), md5(2): ("two.jpg", {"path": "photos/two.jpg"}),
@@ -104,7 +108,7 @@ def test_upper_case_bom_crlf_list_matches_and_odd_content_hashes_are_skipped(
     listing = tmp_path / "upper.md5"
     body = "".join(f"{md5(i).upper()} *file{i}.bin\r\n" for i in (1, 2, 3))
     listing.write_bytes(codecs.BOM_UTF8 + body.encode())
-    rep = import_hashset(ctx, listing, "Upper", "known-abuse")
+    rep = import_hashset(ctx, OPERATOR, listing, "Upper", "known-abuse")
     assert (rep.entries, rep.bad_rows) == (3, 0)
     assert [r[1] for r in _entries(ctx)] == [md5(1), md5(2), md5(3)]
     case_id = _case_with(ctx, [1, 2, 3])
@@ -125,16 +129,16 @@ def test_listed_videos_keep_their_vpdq_and_version_diffs_key_them_by_it(ctx: Ser
         path.write_text("".join(f"# video {name}\n0,100,{h},0.000\n1,100,{h1},1.000\n" for name, h in videos.items()))
         return path
 
-    first = import_hashset(ctx, video_list(tmp_path / "v1.txt", {"a.mp4": h2, "b.mp4": h3}), "Videos", "watch",
-                           fmt="vpdq")
+    first = import_hashset(ctx, OPERATOR, video_list(tmp_path / "v1.txt", {"a.mp4": h2, "b.mp4": h3}),
+                           "Videos", "watch", fmt="vpdq")
     assert first.entries == 2
     with ctx.db.session() as s:
         stored = s.execute(select(HashEntry.file_name, HashEntry.vpdq, HashEntry.pdq).order_by(HashEntry.id)).all()
     assert [(n, p) for n, _v, p in stored] == [("a.mp4", None), ("b.mp4", None)]
     assert all(v is not None and len(v) == 2 * 41 for _n, v, _p in stored)
-    again = import_hashset(ctx, video_list(tmp_path / "v2.txt", {"a.mp4": h2, "b.mp4": h3}), "Videos", "watch",
-                           fmt="vpdq")
+    again = import_hashset(ctx, OPERATOR, video_list(tmp_path / "v2.txt", {"a.mp4": h2, "b.mp4": h3}),
+                           "Videos", "watch", fmt="vpdq")
     assert (again.replaced, again.added, again.removed) == (True, 0, 0)
-    changed = import_hashset(ctx, video_list(tmp_path / "v3.txt", {"a.mp4": h2, "c.mp4": h1}), "Videos", "watch",
-                             fmt="vpdq")
+    changed = import_hashset(ctx, OPERATOR, video_list(tmp_path / "v3.txt", {"a.mp4": h2, "c.mp4": h1}),
+                             "Videos", "watch", fmt="vpdq")
     assert (changed.added, changed.removed) == (1, 1)

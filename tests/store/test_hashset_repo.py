@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 import safehold.services.hashsets as hashsets
 from safehold.formats.hashsets.base import EMPTY_FILE_HASHES, EMPTY_FILE_REASON
 from safehold.formats.hashsets.nsrl import HashColumns, NsrlRds3Reader
+from safehold.services.authz import Authz
 from safehold.services.context import ServiceContext
 from safehold.services.hashsets import get_set, import_hashset, remove_set
 from safehold.store.hashset_models import HashEntry, HashSet, HashSetImport
@@ -37,6 +38,8 @@ from tests.formats.hashsets.hashset_fixtures import (
     sha256,
     write_nsrl_v3,
 )
+
+OPERATOR = Authz.local("test:officer")  # the local operator: use cases need an actor's rights
 
 ALL_INDEXES = {*HASH_INDEXES, "ix_hash_entries_import"}
 
@@ -100,7 +103,7 @@ def test_nsrl_import_dedupes_reports_bad_rows_and_never_stores_empty_hashes(
     mixed = (sha256(50).upper(), EMPTY_SHA1.upper(), md5(50).upper(), "0", "half.txt", 0, 1)
     broken = ("XYZ", sha1(51).upper(), md5(51).upper(), "0", "f", 1, 0)
     path = _rds(tmp_path / "rds.db", range(40), dups=15, extra=(empty, mixed, broken))
-    rep = import_hashset(ctx, path, "NSRL", "known-good", fmt="nsrl-rds3")
+    rep = import_hashset(ctx, OPERATOR, path, "NSRL", "known-good", fmt="nsrl-rds3")
     assert (rep.entries, rep.duplicates, rep.bad_rows) == (40, 15, 3)
     assert [b["position"] for b in rep.bad_samples] == ["row 56", "row 57", "row 58"]
     assert rep.bad_samples[0]["reason"] == EMPTY_FILE_REASON and "SHA-256" in rep.bad_samples[2]["reason"]
@@ -113,30 +116,30 @@ def test_nsrl_import_dedupes_reports_bad_rows_and_never_stores_empty_hashes(
 def test_replacing_records_the_diff_purges_the_old_version_and_keeps_indexes(
         ctx: ServiceContext, tmp_path: Path, mode: str) -> None:
     other = _rds(tmp_path / "other.db", range(1000, 1010))
-    import_hashset(ctx, other, "Other", "known-good", fmt="nsrl-rds3")  # shares the table, must survive
-    v1 = import_hashset(ctx, _rds(tmp_path / "v1.db", range(0, 30)), "NSRL", "known-good")
-    v2 = import_hashset(ctx, _rds(tmp_path / "v2.db", range(10, 45), dups=5), "NSRL", "known-good")
+    import_hashset(ctx, OPERATOR, other, "Other", "known-good", fmt="nsrl-rds3")  # shares the table, must survive
+    v1 = import_hashset(ctx, OPERATOR, _rds(tmp_path / "v1.db", range(0, 30)), "NSRL", "known-good")
+    v2 = import_hashset(ctx, OPERATOR, _rds(tmp_path / "v2.db", range(10, 45), dups=5), "NSRL", "known-good")
     assert v2.replaced and (v2.added, v2.removed) == (15, 10) and v2.entries == 35
-    history = get_set(ctx, "NSRL").history
+    history = get_set(ctx, OPERATOR, "NSRL").history
     assert [h["status"] for h in history] == ["replaced", "current"]
     assert (history[1]["added"], history[1]["removed"]) == (15, 10)
     with ctx.db.session() as s:
         counts = dict(s.execute(select(HashEntry.import_id, func.count()).group_by(HashEntry.import_id)).all())
         current = s.scalar(select(HashSet.current_import_id).where(HashSet.name == "NSRL"))
         assert diff_imports(s, current, current) == (0, 0)
-    assert counts == {history[1]["import_id"]: 35, get_set(ctx, "Other").history[0]["import_id"]: 10}
+    assert counts == {history[1]["import_id"]: 35, get_set(ctx, OPERATOR, "Other").history[0]["import_id"]: 10}
     assert v1.entries == 30 and _indexes(ctx) >= ALL_INDEXES
     case_id = _case_with(ctx, [5, 20, 1003, 99])
     with ctx.db.session() as s:
         assert exact_match(s, case_id) == 6  # 20 (NSRL v2) and 1003 (Other), by MD5, SHA-1 and SHA-256
-    remove_set(ctx, "NSRL")
-    assert {r[0] for r in _entries(ctx)} == {get_set(ctx, "Other").history[0]["import_id"]}
+    remove_set(ctx, OPERATOR, "NSRL")
+    assert {r[0] for r in _entries(ctx)} == {get_set(ctx, OPERATOR, "Other").history[0]["import_id"]}
 
 
 def test_interrupted_import_leaves_the_previous_version_current_and_queryable(
         ctx: ServiceContext, tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import_hashset(ctx, _rds(tmp_path / "v1.db", range(0, 20)), "NSRL", "known-good", fmt="nsrl-rds3")
-    before = get_set(ctx, "NSRL")
+    import_hashset(ctx, OPERATOR, _rds(tmp_path / "v1.db", range(0, 20)), "NSRL", "known-good", fmt="nsrl-rds3")
+    before = get_set(ctx, OPERATOR, "NSRL")
     real = NsrlRds3Reader.read_columns
 
     def dies(self: NsrlRds3Reader, path: Path) -> Iterator[HashColumns | Any]:
@@ -146,8 +149,8 @@ def test_interrupted_import_leaves_the_previous_version_current_and_queryable(
 
     monkeypatch.setattr(NsrlRds3Reader, "read_columns", dies)
     with pytest.raises(KeyboardInterrupt):
-        import_hashset(ctx, _rds(tmp_path / "v2.db", range(100, 130)), "NSRL", "known-good", fmt="nsrl-rds3")
-    after = get_set(ctx, "NSRL")
+        import_hashset(ctx, OPERATOR, _rds(tmp_path / "v2.db", range(100, 130)), "NSRL", "known-good", fmt="nsrl-rds3")
+    after = get_set(ctx, OPERATOR, "NSRL")
     assert after.entries == before.entries == 20
     assert [h["status"] for h in after.history] == ["current", "failed"]
     assert {r[0] for r in _entries(ctx)} == {before.history[0]["import_id"]}  # the partial rows are gone
@@ -158,7 +161,7 @@ def test_interrupted_import_leaves_the_previous_version_current_and_queryable(
 
 
 def test_matching_restores_indexes_a_killed_import_left_dropped(ctx: ServiceContext, tmp_path: Path) -> None:
-    import_hashset(ctx, _rds(tmp_path / "v1.db", range(0, 20)), "NSRL", "known-good", fmt="nsrl-rds3")
+    import_hashset(ctx, OPERATOR, _rds(tmp_path / "v1.db", range(0, 20)), "NSRL", "known-good", fmt="nsrl-rds3")
     with ctx.db.engine.begin() as conn:
         drop_hash_indexes(conn)  # what a process killed mid-load leaves
     # and a half-loaded import that was never marked finished
@@ -174,10 +177,10 @@ def test_matching_restores_indexes_a_killed_import_left_dropped(ctx: ServiceCont
     with ctx.db.session() as s:
         assert exact_match(s, case_id) == 3  # the stale row is not current: not matched
     assert _indexes(ctx) >= ALL_INDEXES
-    rep = import_hashset(ctx, _rds(tmp_path / "v2.db", range(0, 25)), "NSRL", "known-good", fmt="nsrl-rds3")
+    rep = import_hashset(ctx, OPERATOR, _rds(tmp_path / "v2.db", range(0, 25)), "NSRL", "known-good", fmt="nsrl-rds3")
     assert (rep.added, rep.removed) == (5, 0)
     assert len(_entries(ctx)) == 25  # the stale import's row was purged
-    assert [h["status"] for h in get_set(ctx, "NSRL").history] == ["replaced", "failed", "current"]
+    assert [h["status"] for h in get_set(ctx, OPERATOR, "NSRL").history] == ["replaced", "failed", "current"]
 
 
 def test_entry_keys_fold_every_byte_and_treat_missing_alike() -> None:

@@ -3,14 +3,20 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import re
+import textwrap
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute, Mount
 
+from safehold.core.settings import Settings
 from safehold.testing.review import ReviewCase
+from safehold.web.app import create_app
 from tests.web.conftest import signed_in
 
 PUBLIC = {("GET", "/login"), ("POST", "/login")}
@@ -132,3 +138,53 @@ def test_roles_are_enforced_in_the_services(app: FastAPI, review: ReviewCase) ->
     assert auditor.get("/audit").status_code == 200
     admin, _ = signed_in(app, "adm")  # an admin who is not on the case sees none of it
     assert admin.get(f"/cases/{cid}/queues/unknown").status_code == 403
+
+
+def _endpoints(routes: list[BaseRoute]) -> list[APIRoute]:
+    out: list[APIRoute] = []
+    for r in routes:
+        if isinstance(r, APIRoute):
+            out.append(r)
+        elif hasattr(r, "original_router"):
+            out.extend(_endpoints(r.original_router.routes))
+    return out
+
+
+# Service functions a route may call without the signed-in user's Authz: signing in and out.
+ROUTE_AUTH = {"auth.login", "auth.logout"}
+
+
+def test_routes_reach_the_services_only_through_checked_use_cases(tmp_path: Path) -> None:
+    """Static: every service function a route handler (or a private helper of its module) calls is
+    a use case given the signed-in user's ``user.authz``, never an unchecked internal helper."""
+    from tests.services.test_contract import INTERNAL, use_cases
+
+    by_fn = {fn: key for key, fn in use_cases().items()}
+    app = create_app(Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'routes.db'}"))
+    problems, reached = [], set()
+    for route in _endpoints(app.routes):
+        mod = inspect.getmodule(route.endpoint)
+        todo, seen = [route.endpoint], set()
+        while todo:
+            f = todo.pop()
+            if f in seen:
+                continue
+            seen.add(f)
+            for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(f)))):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                    continue
+                target = getattr(mod, node.func.id, None)
+                if node.func.id.startswith("_") and inspect.isfunction(target) and target.__module__ == mod.__name__:
+                    todo.append(target)
+                key = by_fn.get(target) if callable(target) else None
+                if key is None:
+                    continue
+                reached.add(key)
+                if key in ROUTE_AUTH:
+                    continue
+                if key in INTERNAL:
+                    problems.append(f"{route.path}: calls the unchecked helper {key}")
+                elif len(node.args) < 2 or ast.unparse(node.args[1]) != "user.authz":
+                    problems.append(f"{route.path}: {key} is not given user.authz")
+    assert not problems, "\n".join(problems)
+    assert {"cases.list_cases", "exports.export_vics", "review.categorise", "reveal.reveal"} <= reached

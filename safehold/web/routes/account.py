@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from safehold.core.errors import AuthError, SafeholdError, TooManyAttemptsError
 from safehold.services.accounts import change_own_password, set_grayscale
 from safehold.services.auth import SignedIn
-from safehold.services.dashboard import my_cases
+from safehold.services.cases import list_cases
 from safehold.services.reveal import my_exposure
 from safehold.web.deps import Ctx, CurrentUser, Templates, Throttle, current_user
 from safehold.web.render import page
@@ -21,7 +21,7 @@ router = APIRouter(dependencies=[Depends(current_user)])
 def _me(request: Request, ctx: Ctx, user: SignedIn, templates: Templates, message: str | None = None,
         status_code: int = 200) -> Response:
     exposure = my_exposure(ctx, user.authz) if user.authz.user_id is not None else None
-    lead = [c for c in my_cases(ctx, user.authz) if user.authz.can_see_team_exposure(c.id)]
+    lead = [c for c in list_cases(ctx, user.authz) if user.authz.can_see_team_exposure(c.id)]
     return page(templates, request, user, "me.html", status_code, exposure=exposure, lead_cases=lead,
                 message=message)
 

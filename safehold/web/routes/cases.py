@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
-from safehold.services.dashboard import case_dashboard, case_name, ingest_progress, my_cases
+from safehold.services.cases import list_cases
+from safehold.services.dashboard import case_dashboard, case_name, ingest_progress
 from safehold.services.exports import export_vics
 from safehold.services.reveal import team_exposure
 from safehold.services.review import review_settings, update_review_settings
@@ -29,7 +30,7 @@ def home(user: CurrentUser) -> Response:
 
 @router.get("/cases", response_class=HTMLResponse)
 def cases(request: Request, ctx: Ctx, user: CurrentUser, templates: Templates) -> Response:
-    return page(templates, request, user, "cases.html", cases=my_cases(ctx, user.authz))
+    return page(templates, request, user, "cases.html", cases=list_cases(ctx, user.authz))
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -59,7 +60,7 @@ def settings(case_id: int, ctx: Ctx, user: CurrentUser, scheme: Annotated[str, F
 def export(case_id: int, ctx: Ctx, user: CurrentUser) -> Response:
     tmp = Path(tempfile.mkdtemp(dir=_tmp(ctx)))
     out = tmp / f"case-{case_id}-vics.json"
-    export_vics(ctx, case_id, out, user.authz)
+    export_vics(ctx, user.authz, case_id, out)
     return FileResponse(out, media_type="application/json", filename=out.name,
                         background=BackgroundTask(_cleanup, tmp))
 

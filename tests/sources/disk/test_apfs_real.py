@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from safehold.ingest.executor import LocalProcessExecutor
+from safehold.services.authz import Authz
 from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence
@@ -22,6 +23,8 @@ from safehold.testing.apfs_image import add_files, fletcher64, name_hash
 from safehold.testing.images import encode, synthetic_photo
 from safehold.testing.udif import write_udif
 from tests.sources.disk.build import md5, partitioned, run
+
+OPERATOR = Authz.local("test:officer")  # the local operator: use cases need an actor's rights
 
 APPLE_APFS = "7C3457EF-0000-11AA-AA11-00306543ECAC"
 NS = 1_700_000_000_123_456_789  # 2023-11-14 22:13:20.123456789 UTC
@@ -123,11 +126,11 @@ def test_mac_disk_image_end_to_end(ctx: ServiceContext, apfs: tuple[Path, dict[s
     partitioned(disk, "gpt", [(apfs[0], APPLE_APFS)])
     dmg = write_udif(disk, tmp_path / "mac.dmg")
     disk.unlink()
-    create_case(ctx, "c")
-    item = add_evidence(ctx, "c", dmg, "MacBook")
+    create_case(ctx, OPERATOR, "c")
+    item = add_evidence(ctx, OPERATOR, "c", dmg, "MacBook")
     assert item.source_kind == "disk"
-    run_ingest(ctx, "c", executor=LocalProcessExecutor(ctx.settings, workers=2))  # libfsapfs in workers
-    files = {f["locator"]: f for f in iter_files(ctx, "c")}
+    run_ingest(ctx, OPERATOR, "c", executor=LocalProcessExecutor(ctx.settings, workers=2))  # libfsapfs in workers
+    files = {f["locator"]: f for f in iter_files(ctx, OPERATOR, "c")}
     base = f"evidence:{item.id} / partition:1 / apfs-volume:1 / apfs:"
     assert set(files) == {base + p for p in FILES}
     photo = files[base + "/Users/alice/Pictures/beach.jpg"]

@@ -13,6 +13,7 @@ import pytest
 
 from safehold.core.errors import ErrorCode
 from safehold.ingest.executor import InlineExecutor
+from safehold.services.authz import Authz
 from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence
@@ -27,6 +28,8 @@ from tests.sources.disk.build import Layout, fat_image, md5
 from tests.sources.disk.conftest import Images
 from tests.sources.disk.test_containers import listing
 from tests.sources.disk.test_listing import entries
+
+OPERATOR = Authz.local("test:officer")  # the local operator: use cases need an actor's rights
 
 
 def chunks(dmg: bytes) -> list[tuple[int, int, int, int]]:
@@ -170,16 +173,16 @@ def test_damaged_chunk_near_the_boot_sector(images: Images, tmp_path: Path) -> N
 def test_dmg_evidence_end_to_end(ctx: ServiceContext, images: Images, tmp_path: Path) -> None:
     """A Mac's DMG ingested: HFS+ files with their MD5s; a truncated copy of it beside, as a
     second item: one CORRUPT error against the image, and the run finishes."""
-    create_case(ctx, "c")
-    item = add_evidence(ctx, "c", images.mac_dmg, "MacBook DMG")
+    create_case(ctx, OPERATOR, "c")
+    item = add_evidence(ctx, OPERATOR, "c", images.mac_dmg, "MacBook DMG")
     assert item.source_kind == "disk" and item.acquisition_method == "sha256"
     data = images.mac_dmg.read_bytes()
     cut = tmp_path / "partial.dmg"
     cut.write_bytes(data[: len(data) // 3])
-    partial = add_evidence(ctx, "c", cut, "partial download")
+    partial = add_evidence(ctx, OPERATOR, "c", cut, "partial download")
     assert partial.source_kind == "disk"
-    run_ingest(ctx, "c", executor=InlineExecutor(ctx.settings))
-    files = {f["locator"]: f for f in iter_files(ctx, "c")}
+    run_ingest(ctx, OPERATOR, "c", executor=InlineExecutor(ctx.settings))
+    files = {f["locator"]: f for f in iter_files(ctx, OPERATOR, "c")}
     base = f"evidence:{item.id} / partition:1 / hfs:/"
     for rel, content in images.layouts["hfs"].files.items():
         assert files[base + rel]["md5"] == md5(content) and files[base + rel]["error"] is None

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 from safehold.ingest.executor import InlineExecutor, LocalProcessExecutor
+from safehold.services.authz import Authz
 from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence
@@ -18,17 +19,19 @@ from safehold.testing.images import encode, synthetic_photo
 from tests.sources.disk.build import corrupt_ewf_hash, md5
 from tests.sources.disk.conftest import Images
 
+OPERATOR = Authz.local("test:officer")  # the local operator: use cases need an actor's rights
+
 
 def test_e01_evidence_end_to_end(ctx: ServiceContext, images: Images) -> None:
-    create_case(ctx, "c")
-    item = add_evidence(ctx, "c", images.mbr_e01, "laptop")
+    create_case(ctx, OPERATOR, "c")
+    item = add_evidence(ctx, OPERATOR, "c", images.mbr_e01, "laptop")
     assert item.source_kind == "disk" and item.acquisition_method == "ewf-stored-md5"
     assert item.acquisition_hash == md5(images.mbr.read_bytes())
     actions = [c["action"] for c in item.custody]
     assert actions == ["registered", "verified"]
     assert item.custody[1]["details"]["examiner"] == "Examiner Test"
-    run_ingest(ctx, "c", executor=InlineExecutor(ctx.settings))
-    files = {f["locator"]: f for f in iter_files(ctx, "c")}
+    run_ingest(ctx, OPERATOR, "c", executor=InlineExecutor(ctx.settings))
+    files = {f["locator"]: f for f in iter_files(ctx, OPERATOR, "c")}
     eid = item.id
     photo = files[f"evidence:{eid} / partition:1 / fat:/docs/photo1.jpg"]
     assert photo["md5"] == md5(images.layouts["fat"].files["docs/photo1.jpg"]) and not photo["deleted"]
@@ -47,19 +50,19 @@ def test_e01_with_a_bad_hash_is_registered_with_a_failed_verification(
     bad = tmp_path / "bad"
     shutil.copytree(images.fat_e01_multi.parent, bad)
     corrupt_ewf_hash(bad / "fat.E01")
-    create_case(ctx, "c")
-    item = add_evidence(ctx, "c", bad / "fat.E01", "usb stick")
+    create_case(ctx, OPERATOR, "c")
+    item = add_evidence(ctx, OPERATOR, "c", bad / "fat.E01", "usb stick")
     failed = [c for c in item.custody if c["action"] == "verification-failed"]
     assert len(failed) == 1 and "MD5" in failed[0]["details"]["reason"]
     assert item.top_file_count == len(list(bad.iterdir()))
 
 
 def test_raw_image_with_worker_processes(ctx: ServiceContext, images: Images) -> None:
-    create_case(ctx, "c")
-    item = add_evidence(ctx, "c", images.gpt, "server disk")
+    create_case(ctx, OPERATOR, "c")
+    item = add_evidence(ctx, OPERATOR, "c", images.gpt, "server disk")
     assert item.source_kind == "disk" and item.acquisition_method == "sha256"
-    run_ingest(ctx, "c", executor=LocalProcessExecutor(ctx.settings, workers=2))
-    files = list(iter_files(ctx, "c"))
+    run_ingest(ctx, OPERATOR, "c", executor=LocalProcessExecutor(ctx.settings, workers=2))
+    files = list(iter_files(ctx, OPERATOR, "c"))
     assert len(files) == 11 and all(f["md5"] for f in files)
     chains = {tuple(tuple(s) for s in f["locator_chain"][1:3]) for f in files}
     assert {c[0] for c in chains} == {("partition", "1"), ("partition", "2")}
@@ -82,11 +85,11 @@ def test_android_extraction_zip_keeps_paths(ctx: ServiceContext, tmp_path: Path)
         "data/data/com.whatsapp/databases/msgstore.db": b"SQLite format 3\0" + bytes(100),
         "sdcard/DCIM/Camera/note.txt": b"benign\n",
     })
-    create_case(ctx, "c")
-    item = add_evidence(ctx, "c", path, "phone")
+    create_case(ctx, OPERATOR, "c")
+    item = add_evidence(ctx, OPERATOR, "c", path, "phone")
     assert item.source_kind == "file"
-    run_ingest(ctx, "c", executor=InlineExecutor(ctx.settings))
-    files = {f["locator"]: f for f in iter_files(ctx, "c")}
+    run_ingest(ctx, OPERATOR, "c", executor=InlineExecutor(ctx.settings))
+    files = {f["locator"]: f for f in iter_files(ctx, OPERATOR, "c")}
     hit = files[f"evidence:{item.id} / file:/android.zip / zip:{media}"]
     assert hit["md5"] == md5(photo) and hit["media_type"] == "image"
     assert f"evidence:{item.id} / file:/android.zip / zip:data/data/com.whatsapp/databases/msgstore.db" in files
@@ -103,11 +106,11 @@ def test_cellebrite_ufdr_is_read_as_a_container(ctx: ServiceContext, tmp_path: P
         z.writestr("files/Text/notes.txt", b"benign\n")
     path = tmp_path / "extraction.ufdr"
     path.write_bytes(buf.getvalue())
-    create_case(ctx, "c")
-    item = add_evidence(ctx, "c", path, "iphone")
+    create_case(ctx, OPERATOR, "c")
+    item = add_evidence(ctx, OPERATOR, "c", path, "iphone")
     assert item.source_kind == "file"
-    run_ingest(ctx, "c", executor=InlineExecutor(ctx.settings))
-    files = {f["locator"]: f for f in iter_files(ctx, "c")}
+    run_ingest(ctx, OPERATOR, "c", executor=InlineExecutor(ctx.settings))
+    files = {f["locator"]: f for f in iter_files(ctx, OPERATOR, "c")}
     base = f"evidence:{item.id} / file:/extraction.ufdr / zip:"
     assert files[base + "files/Image/IMG_0001.png"]["md5"] == md5(photo)
     assert base + "report.xml" in files and base + "files/Text/notes.txt" in files
