@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -161,16 +162,19 @@ def ingest_evidence(
 
     progress.begin(label, total_bytes, files_already, bytes_already)
     writer = _GroupWriter(db, evidence_id, stats, settings.commit_seconds, settings.commit_records)
-    for event in executor.run(pending()):
-        if isinstance(event, RecordsChunk):
-            writer.add(event)
-            progress.advance(len(event.records), event.bytes_done)
-        elif isinstance(event, BatchFinished):
-            writer.finish(event.task)
-        elif isinstance(event, BatchCrashed):
-            writer.flush()  # what the dead worker sent before dying is kept
-            msg = f"worker died in batch {event.task.seq} at file {event.done_upto}: {event.detail}; retrying"
-            stats.crashes.append(msg)
-            progress.note(msg)
+    # Closed explicitly: on an interrupt the executor stops its workers now, not when collected.
+    # What the writer holds unflushed then is dropped: its batches are unfinished and redone on resume.
+    with closing(executor.run(pending())) as events:
+        for event in events:
+            if isinstance(event, RecordsChunk):
+                writer.add(event)
+                progress.advance(len(event.records), event.bytes_done)
+            elif isinstance(event, BatchFinished):
+                writer.finish(event.task)
+            elif isinstance(event, BatchCrashed):
+                writer.flush()  # what the dead worker sent before dying is kept
+                msg = f"worker died in batch {event.task.seq} at file {event.done_upto}: {event.detail}; retrying"
+                stats.crashes.append(msg)
+                progress.note(msg)
     writer.flush()
     return stats

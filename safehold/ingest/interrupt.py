@@ -1,0 +1,67 @@
+"""Clean stops on Ctrl-C and SIGTERM: the writer stops, records where it was, and says how to resume.
+
+A terminal's Ctrl-C reaches the whole process group: the writer and every worker. Workers ignore
+it (``worker_ignores_sigint``) and are stopped by the writer, so no worker prints a traceback and
+none is left half-way through a pipe. In the writer, ``stop_signals`` makes SIGTERM (a service
+manager, ``kill``) take the same path as Ctrl-C: a ``KeyboardInterrupt`` in the main thread, which
+the use case turns into ``Interrupted`` after marking its work *interrupted*. A second signal
+while that clean-up runs is ignored: the clean-up is short and bounded (workers are killed after
+a second), and a traceback half-way through it is what this module exists to prevent.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from safehold.core.errors import SafeholdError
+
+__all__ = ["EXIT_INTERRUPTED", "Interrupted", "stop_signals", "worker_ignores_sigint"]
+
+#: The shell's status for a command ended by SIGINT (128 + 2), used for SIGTERM as well.
+EXIT_INTERRUPTED = 130
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(SafeholdError):
+    """A stop signal ended the run cleanly; ``what`` says where it stopped, ``resume`` how to go on."""
+
+    def __init__(self, what: str, resume: str) -> None:
+        super().__init__(f'interrupted: {what} — run "{resume}" to resume')
+        self.what = what
+        self.resume = resume
+
+
+@contextmanager
+def stop_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise ``KeyboardInterrupt`` once in the main thread; handlers restored on exit.
+
+    Elsewhere (a web app's worker thread) signals cannot be handled, so nothing changes there.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        if stopping:  # already stopping: let the clean-up finish
+            return
+        stopping = True
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def worker_ignores_sigint() -> None:
+    """For worker processes: Ctrl-C is the writer's to handle; it stops the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
