@@ -170,7 +170,7 @@ def bench_pages(db: str, work: Path, items: int, rounds: int) -> dict[str, Any]:
         print(f"  [{db}] live path: median {out['live']['median_s']:.3f} s", flush=True)
         set_state(ctx, ev.id, "done")
         t = time.perf_counter()
-        ensure_gallery(ctx, case.id)  # what the end of an ingest does
+        ensure_gallery(ctx, case.id)  # what the gallery job after an ingest does
         out["listing_build_s"] = time.perf_counter() - t
         t = time.perf_counter()
         c.get(urls["unknown p1"])
@@ -207,7 +207,7 @@ def bench_thumbs(work: Path, photos: int) -> dict[str, Any]:
     ctx = ServiceContext.open(settings, actor="bench:gallery")
     case = create_case(ctx, "thumbs")
     add_evidence(ctx, case.id, evidence, "photos")
-    run_ingest(ctx, case.id, executor=InlineExecutor(settings))
+    run_ingest(ctx, Authz.local("test"), case.id, executor=InlineExecutor(settings))
     add_user(ctx, Authz.local("bench"), "bench", "investigator", PASSWORD)
     grant_case(ctx, Authz.local("bench"), "bench", case.id)
     shas = [str(f["sha256"]) for f in iter_files(ctx, case.id, media_type="image")]

@@ -1,10 +1,11 @@
-"""The demo: build the benign sample case, ingest it, and report. Safe to run again."""
+"""The demo: build the benign sample case, ingest it, run its jobs (listing, matching against
+the sample lists, clusters), and report. Safe to run again: a stopped demo resumes."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,13 +15,14 @@ from sqlalchemy import select
 
 from safehold.ingest.executor import Executor
 from safehold.ingest.pipeline import IngestProgress
+from safehold.services.authz import Authz, require
 from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence
 from safehold.services.files import case_summary
 from safehold.services.hashsets import import_hashset
 from safehold.services.ingest import IngestResult, run_ingest
-from safehold.services.matching import match_case
+from safehold.services.jobs import JobPublic, run_jobs
 from safehold.services.triage import triage_case
 from safehold.store.hashset_models import HashSet
 from safehold.store.models import Case, EvidenceItem
@@ -34,6 +36,7 @@ WATCH_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/U
 @dataclass(slots=True)
 class DemoResult:
     ingest: IngestResult
+    jobs: Sequence[JobPublic]  # the jobs that ran now (none when all were current)
     summary: dict[str, Any]
     triage: dict[str, Any]
     evidence_path: str
@@ -61,10 +64,12 @@ def _demo_lists(ctx: ServiceContext, root: Path) -> None:
     import_hashset(ctx, good, "demo known-good", "known-good", source="safehold demo", version="1")
 
 
-def run_demo(ctx: ServiceContext, executor: Executor, build_evidence: Callable[[Path], object],
-             progress: IngestProgress | None = None) -> DemoResult:
+def run_demo(ctx: ServiceContext, authz: Authz, executor: Executor, build_evidence: Callable[[Path], object],
+             progress: IngestProgress | None = None,
+             report: Callable[[JobPublic], None] | None = None) -> DemoResult:
     """``build_evidence(root)`` writes the sample files; the CLI passes ``safehold.testing``'s
-    generator, so that services never import test fixtures."""
+    generator, so that services never import test fixtures. ``report`` hears of each job as it ends."""
+    require(authz.system, "build the demo case (the local operator's command)")
     root = ctx.settings.data_dir / "demo-evidence" / "seized-laptop-home"
     with ctx.db.session() as s:
         case = s.scalar(select(Case).where(Case.name == DEMO_CASE))
@@ -81,7 +86,6 @@ def run_demo(ctx: ServiceContext, executor: Executor, build_evidence: Callable[[
         have_lists = s.scalar(select(HashSet.id).limit(1)) is not None
     if not have_lists:
         _demo_lists(ctx, root)
-    result = run_ingest(ctx, DEMO_CASE, (), executor, progress)  # matches against the lists too
-    if result.match is None or not have_lists:
-        match_case(ctx, DEMO_CASE)
-    return DemoResult(result, case_summary(ctx, DEMO_CASE), triage_case(ctx, DEMO_CASE), str(root))
+    result = run_ingest(ctx, authz, DEMO_CASE, (), executor, progress)
+    jobs = run_jobs(ctx, authz, DEMO_CASE, report=report)  # the listing, matches against the lists, clusters
+    return DemoResult(result, jobs, case_summary(ctx, DEMO_CASE), triage_case(ctx, DEMO_CASE), str(root))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from safehold.ingest.executor import InlineExecutor, LocalProcessExecutor
+from safehold.services.authz import Authz
 from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence, list_evidence
@@ -47,7 +48,7 @@ def test_ingest_finds_every_file_with_expected_hashes(ctx: ServiceContext, corpu
     before = tree_fingerprint(corpus.root)
     create_case(ctx, "c")
     ev = add_evidence(ctx, "c", corpus.root, "laptop", seized_by="PC Amina", location="Lahore")
-    result = run_ingest(ctx, "c", executor=LocalProcessExecutor(ctx.settings, workers=2))
+    result = run_ingest(ctx, Authz.local("test"), "c", executor=LocalProcessExecutor(ctx.settings, workers=2))
     assert tree_fingerprint(corpus.root) == before, "ingest wrote to the evidence"
 
     got = _chains(ctx)
@@ -89,9 +90,9 @@ def test_ingest_finds_every_file_with_expected_hashes(ctx: ServiceContext, corpu
 def test_rerun_of_finished_evidence_does_nothing(ctx: ServiceContext, corpus: CorpusManifest) -> None:
     create_case(ctx, "c")
     add_evidence(ctx, "c", corpus.root, "laptop")
-    run_ingest(ctx, "c", executor=InlineExecutor(ctx.settings))
+    run_ingest(ctx, Authz.local("test"), "c", executor=InlineExecutor(ctx.settings))
     first = _chains(ctx)
-    again = run_ingest(ctx, "c", executor=InlineExecutor(ctx.settings))
+    again = run_ingest(ctx, Authz.local("test"), "c", executor=InlineExecutor(ctx.settings))
     assert [r.skipped for r in again.runs] == [True]
     assert _chains(ctx) == first
 
@@ -101,7 +102,7 @@ def test_single_archive_as_evidence(ctx: ServiceContext, corpus: CorpusManifest)
     ev = add_evidence(ctx, "c", corpus.root / "Downloads/holiday.zip", "USB stick image")
     assert ev.acquisition_method == "sha256"
     assert ev.acquisition_hash == hashlib.sha256((corpus.root / "Downloads/holiday.zip").read_bytes()).hexdigest()
-    run_ingest(ctx, "c", executor=InlineExecutor(ctx.settings))
+    run_ingest(ctx, Authz.local("test"), "c", executor=InlineExecutor(ctx.settings))
     got = _chains(ctx)
     assert (("file", "/holiday.zip"), ("zip", "photos/more.tar.gz"), ("tar", "mid/inner.7z"),
             ("7z", "deep/photo_deep.jpg")) in got

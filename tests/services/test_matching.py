@@ -13,6 +13,7 @@ from PIL import Image, ImageOps
 
 from safehold.hashing.pdq import pdq_from_image
 from safehold.ingest.executor import InlineExecutor
+from safehold.services.authz import Authz
 from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence
@@ -69,7 +70,7 @@ def _vics(path: Path, media: list[dict]) -> Path:  # type: ignore[type-arg]
 def _ingest(ctx: ServiceContext, root: Path) -> None:
     create_case(ctx, "op")
     add_evidence(ctx, "op", root, "laptop")
-    run_ingest(ctx, "op", executor=InlineExecutor(ctx.settings))
+    run_ingest(ctx, Authz.local("test"), "op", executor=InlineExecutor(ctx.settings))
 
 
 def _by_class(ctx: ServiceContext) -> dict[str, set[str]]:

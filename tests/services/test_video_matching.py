@@ -16,6 +16,7 @@ from safehold.extract.video import analyse_video
 from safehold.hashing.pdq import pdq_from_image
 from safehold.hashing.vpdq import format_reference_lines
 from safehold.ingest.executor import InlineExecutor
+from safehold.services.authz import Authz
 from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence
@@ -51,7 +52,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def _ingest(ctx: ServiceContext, case: str, root: Path) -> None:
     create_case(ctx, case)
     add_evidence(ctx, case, root, "phone")
-    run_ingest(ctx, case, executor=InlineExecutor(ctx.settings))
+    run_ingest(ctx, Authz.local("test"), case, executor=InlineExecutor(ctx.settings))
 
 
 def _by_name(triage: dict, cls: str) -> dict[str, dict]:  # type: ignore[type-arg]

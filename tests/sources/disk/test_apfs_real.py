@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from safehold.ingest.executor import LocalProcessExecutor
+from safehold.services.authz import Authz
 from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence
@@ -126,7 +127,8 @@ def test_mac_disk_image_end_to_end(ctx: ServiceContext, apfs: tuple[Path, dict[s
     create_case(ctx, "c")
     item = add_evidence(ctx, "c", dmg, "MacBook")
     assert item.source_kind == "disk"
-    run_ingest(ctx, "c", executor=LocalProcessExecutor(ctx.settings, workers=2))  # libfsapfs in workers
+    # libfsapfs in workers
+    run_ingest(ctx, Authz.local("test"), "c", executor=LocalProcessExecutor(ctx.settings, workers=2))
     files = {f["locator"]: f for f in iter_files(ctx, "c")}
     base = f"evidence:{item.id} / partition:1 / apfs-volume:1 / apfs:"
     assert set(files) == {base + p for p in FILES}

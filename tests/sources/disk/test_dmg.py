@@ -13,6 +13,7 @@ import pytest
 
 from safehold.core.errors import ErrorCode
 from safehold.ingest.executor import InlineExecutor
+from safehold.services.authz import Authz
 from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence
@@ -178,7 +179,7 @@ def test_dmg_evidence_end_to_end(ctx: ServiceContext, images: Images, tmp_path: 
     cut.write_bytes(data[: len(data) // 3])
     partial = add_evidence(ctx, "c", cut, "partial download")
     assert partial.source_kind == "disk"
-    run_ingest(ctx, "c", executor=InlineExecutor(ctx.settings))
+    run_ingest(ctx, Authz.local("test"), "c", executor=InlineExecutor(ctx.settings))
     files = {f["locator"]: f for f in iter_files(ctx, "c")}
     base = f"evidence:{item.id} / partition:1 / hfs:/"
     for rel, content in images.layouts["hfs"].files.items():

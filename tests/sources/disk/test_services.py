@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 from safehold.ingest.executor import InlineExecutor, LocalProcessExecutor
+from safehold.services.authz import Authz
 from safehold.services.cases import create_case
 from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence
@@ -27,7 +28,7 @@ def test_e01_evidence_end_to_end(ctx: ServiceContext, images: Images) -> None:
     actions = [c["action"] for c in item.custody]
     assert actions == ["registered", "verified"]
     assert item.custody[1]["details"]["examiner"] == "Examiner Test"
-    run_ingest(ctx, "c", executor=InlineExecutor(ctx.settings))
+    run_ingest(ctx, Authz.local("test"), "c", executor=InlineExecutor(ctx.settings))
     files = {f["locator"]: f for f in iter_files(ctx, "c")}
     eid = item.id
     photo = files[f"evidence:{eid} / partition:1 / fat:/docs/photo1.jpg"]
@@ -58,7 +59,7 @@ def test_raw_image_with_worker_processes(ctx: ServiceContext, images: Images) ->
     create_case(ctx, "c")
     item = add_evidence(ctx, "c", images.gpt, "server disk")
     assert item.source_kind == "disk" and item.acquisition_method == "sha256"
-    run_ingest(ctx, "c", executor=LocalProcessExecutor(ctx.settings, workers=2))
+    run_ingest(ctx, Authz.local("test"), "c", executor=LocalProcessExecutor(ctx.settings, workers=2))
     files = list(iter_files(ctx, "c"))
     assert len(files) == 11 and all(f["md5"] for f in files)
     chains = {tuple(tuple(s) for s in f["locator_chain"][1:3]) for f in files}
@@ -85,7 +86,7 @@ def test_android_extraction_zip_keeps_paths(ctx: ServiceContext, tmp_path: Path)
     create_case(ctx, "c")
     item = add_evidence(ctx, "c", path, "phone")
     assert item.source_kind == "file"
-    run_ingest(ctx, "c", executor=InlineExecutor(ctx.settings))
+    run_ingest(ctx, Authz.local("test"), "c", executor=InlineExecutor(ctx.settings))
     files = {f["locator"]: f for f in iter_files(ctx, "c")}
     hit = files[f"evidence:{item.id} / file:/android.zip / zip:{media}"]
     assert hit["md5"] == md5(photo) and hit["media_type"] == "image"
@@ -106,7 +107,7 @@ def test_cellebrite_ufdr_is_read_as_a_container(ctx: ServiceContext, tmp_path: P
     create_case(ctx, "c")
     item = add_evidence(ctx, "c", path, "iphone")
     assert item.source_kind == "file"
-    run_ingest(ctx, "c", executor=InlineExecutor(ctx.settings))
+    run_ingest(ctx, Authz.local("test"), "c", executor=InlineExecutor(ctx.settings))
     files = {f["locator"]: f for f in iter_files(ctx, "c")}
     base = f"evidence:{item.id} / file:/extraction.ufdr / zip:"
     assert files[base + "files/Image/IMG_0001.png"]["md5"] == md5(photo)
