@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from safehold.cli import audit, cases, demo, evidence, exports, hashsets, ingest, matching, results, serve, users
+from safehold.cli import audit, cases, demo, evidence, exports, hashsets, ingest, jobs, matching, results, serve, users
 from safehold.cli.common import State
 
 __all__ = ["app"]
@@ -41,6 +41,7 @@ app.add_typer(exports.app, name="export")
 app.add_typer(users.app, name="user")
 app.add_typer(audit.app, name="audit")
 ingest.register(app)
+jobs.register(app)
 results.register(app)
 matching.register(app)
 demo.register(app)

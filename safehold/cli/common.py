@@ -1,4 +1,8 @@
-"""Shared CLI plumbing: settings from flags, one service context per command, error output."""
+"""Shared CLI plumbing: settings from flags, one service context per command, error output.
+
+No traceback reaches the user: known errors print one line and exit 1; a stop signal (Ctrl-C,
+SIGTERM) prints one line saying how to resume and exits 130.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,11 @@ from rich.console import Console
 
 from safehold.core.errors import SafeholdError
 from safehold.core.settings import Settings
+from safehold.ingest.interrupt import EXIT_INTERRUPTED, Interrupted
+from safehold.services.authz import Authz
 from safehold.services.context import ServiceContext
 
-__all__ = ["EXIT_ITEM_ERRORS", "State", "console", "dump_json", "err_console", "service"]
+__all__ = ["EXIT_ITEM_ERRORS", "State", "acting", "console", "dump_json", "err_console", "service"]
 
 EXIT_ITEM_ERRORS = 3  # the command finished, but errors were recorded against some items
 
@@ -51,12 +57,24 @@ def service(ctx: typer.Context) -> Iterator[ServiceContext]:
     try:
         svc = ServiceContext.open(state.settings())
         yield svc
+    except Interrupted as exc:
+        err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt:  # stopped outside a resumable step: nothing to resume
+        err_console.print("interrupted", markup=False, highlight=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except SafeholdError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     finally:
         if svc is not None:
             svc.db.dispose()
+
+
+def acting(ctx: typer.Context, svc: ServiceContext) -> Authz:
+    """Who the command acts as. Placeholder: always the local operator (``svc.actor``); the real
+    one, with a ``--as NAME`` option, comes from the access-control work."""
+    return Authz.local(svc.actor)
 
 
 def _default(o: Any) -> Any:
