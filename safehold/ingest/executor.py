@@ -26,7 +26,7 @@ from multiprocessing.process import BaseProcess
 from typing import Protocol
 
 from safehold.core.settings import Settings
-from safehold.ingest.interrupt import worker_ignores_sigint
+from safehold.ingest.interrupt import check_stop, worker_ignores_sigint
 from safehold.ingest.records import (
     BatchCrashed,
     BatchEvent,
@@ -161,6 +161,7 @@ class LocalProcessExecutor:
             while any(w.task is not None for w in pool):
                 busy = [w for w in pool if w.task is not None]
                 ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=1.0)
+                check_stop()
                 for w in busy:
                     if not w.closed and (w.conn in ready or w.conn.poll()):
                         yield from self._drain(w, assign)

@@ -7,11 +7,17 @@ manager, ``kill``) take the same path as Ctrl-C: a ``KeyboardInterrupt`` in the 
 the use case turns into ``Interrupted`` after marking its work *interrupted*. A second signal
 while that clean-up runs is ignored: the clean-up is short and bounded (workers are killed after
 a second), and a traceback half-way through it is what this module exists to prevent.
+
+A signal handler runs wherever the main thread happens to be, and an exception raised inside a
+finaliser or a weakref callback is printed and dropped by Python ("Exception ignored in ..."):
+such a stop would be lost. So the request is also kept as a flag that the long loops test at
+each step (``check_stop``), and dropped ``KeyboardInterrupt``s are not printed meanwhile.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,12 +25,13 @@ from types import FrameType
 
 from safehold.core.errors import SafeholdError
 
-__all__ = ["EXIT_INTERRUPTED", "Interrupted", "stop_signals", "worker_ignores_sigint"]
+__all__ = ["EXIT_INTERRUPTED", "Interrupted", "check_stop", "stop_signals", "worker_ignores_sigint"]
 
 #: The shell's status for a command ended by SIGINT (128 + 2), used for SIGTERM as well.
 EXIT_INTERRUPTED = 130
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_requested = False  # a stop signal arrived (inside ``stop_signals``)
 
 
 class Interrupted(SafeholdError):
@@ -36,30 +43,45 @@ class Interrupted(SafeholdError):
         self.resume = resume
 
 
+def check_stop() -> None:
+    """Raise ``KeyboardInterrupt`` if a stop was asked for: for loops, in case the handler's own
+    exception landed in a finaliser and was dropped."""
+    if _requested:
+        raise KeyboardInterrupt
+
+
 @contextmanager
 def stop_signals() -> Iterator[None]:
     """SIGINT and SIGTERM raise ``KeyboardInterrupt`` once in the main thread; handlers restored on exit.
 
     Elsewhere (a web app's worker thread) signals cannot be handled, so nothing changes there.
     """
+    global _requested
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    stopping = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        if stopping:  # already stopping: let the clean-up finish
+        global _requested
+        if _requested:  # already stopping: let the clean-up finish
             return
-        stopping = True
+        _requested = True
         raise KeyboardInterrupt
 
+    def unraisable(info: sys.UnraisableHookArgs) -> None:
+        if not isinstance(info.exc_value, KeyboardInterrupt):  # ours: ``check_stop`` raises it again
+            previous_hook(info)
+
+    was_requested, previous_hook = _requested, sys.unraisablehook
     previous = {sig: signal.signal(sig, stop) for sig in _STOP_SIGNALS}
+    sys.unraisablehook = unraisable
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        sys.unraisablehook = previous_hook
+        _requested = was_requested
 
 
 def worker_ignores_sigint() -> None:

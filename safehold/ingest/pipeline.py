@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from safehold.core.errors import SafeholdError
 from safehold.core.settings import Settings
 from safehold.ingest.executor import Executor
+from safehold.ingest.interrupt import check_stop
 from safehold.ingest.records import BatchCrashed, BatchFinished, BatchTask, FileRecord, RecordsChunk
 from safehold.sources.base import EvidenceSource
 from safehold.sources.factory import open_source
@@ -166,6 +167,7 @@ def ingest_evidence(
     # What the writer holds unflushed then is dropped: its batches are unfinished and redone on resume.
     with closing(executor.run(pending())) as events:
         for event in events:
+            check_stop()
             if isinstance(event, RecordsChunk):
                 writer.add(event)
                 progress.advance(len(event.records), event.bytes_done)

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from safehold.core.clock import utcnow
 from safehold.ingest.executor import Executor, make_executor
-from safehold.ingest.interrupt import Interrupted
+from safehold.ingest.interrupt import Interrupted, check_stop
 from safehold.ingest.pipeline import IngestProgress, ingest_evidence
 from safehold.services.audit import audited
 from safehold.services.authz import Authz, require
@@ -138,6 +138,7 @@ def run_ingest(
             runs.append(run)
             continue
         try:
+            check_stop()
             _begin(ctx, authz, case_id, eid, state, executor.name)
             stats = ingest_evidence(ctx.db, ctx.settings, executor, eid, kind, Path(spath), size, label, progress,
                                     batch_sizes=sizes)

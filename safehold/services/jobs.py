@@ -19,12 +19,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from safehold.core.clock import aware, utcnow
 from safehold.core.errors import SafeholdError
-from safehold.ingest.interrupt import Interrupted
+from safehold.ingest.interrupt import Interrupted, check_stop
 from safehold.services.audit import record_event
 from safehold.services.authz import Authz, require
 from safehold.services.cases import resolve_case
@@ -32,6 +32,7 @@ from safehold.services.context import ServiceContext
 from safehold.services.gallery import ensure_gallery, files_stamp
 from safehold.store.hashset_models import HashSet
 from safehold.store.hashset_repo import generation
+from safehold.store.ingest_repo import insert_ignore
 from safehold.store.job_models import JobRow
 from safehold.store.review_models import ContentCluster, GalleryState
 
@@ -152,25 +153,27 @@ def _case_id(ctx: ServiceContext, case_ref: str | int) -> int:
         return resolve_case(s, case_ref).id
 
 
+def _ensure_rows(s: Session, case_id: int, names: Sequence[str]) -> None:
+    """The rows exist afterwards, even when two processes (an ingest, the web app) add them at once."""
+    insert_ignore(s, JobRow.__table__, [{"case_id": case_id, "name": n, "state": "pending"}  # type: ignore[arg-type]
+                                        for n in names], ["case_id", "name"])
+
+
 def mark_pending(s: Session, case_id: int) -> None:
     """New input for the case (an evidence item finished): every job is to run again. In the
-    caller's transaction, so the item's *done* and its jobs' *pending* commit together."""
-    for name in JOB_NAMES:
-        row = s.get(JobRow, (case_id, name))
-        if row is None:
-            s.add(JobRow(case_id=case_id, name=name, state="pending"))
-        elif row.state != "running":  # a run under way finishes on older input: stale by its stamp
-            row.state = "pending"
+    caller's transaction, so the item's *done* and its jobs' *pending* commit together. A run
+    under way is left alone: it finishes on the older input, so its stamp makes it stale."""
+    _ensure_rows(s, case_id, JOB_NAMES)
+    s.execute(update(JobRow).where(JobRow.case_id == case_id, JobRow.state != "running").values(state="pending"))
 
 
 def _set(ctx: ServiceContext, case_id: int, name: str, state: str, detail: str | None,
          stamp: str | None = None) -> JobPublic:
     now = utcnow()
     with ctx.db.session() as s:
+        _ensure_rows(s, case_id, [name])
         row = s.get(JobRow, (case_id, name))
-        if row is None:
-            row = JobRow(case_id=case_id, name=name)
-            s.add(row)
+        assert row is not None
         row.state, row.detail = state, detail
         if state == "running":
             row.owner, row.started_at, row.finished_at = _owner(), now, None
@@ -215,6 +218,7 @@ def run_jobs(ctx: ServiceContext, authz: Authz, case_ref: str | int, names: Sequ
     done: list[JobPublic] = []
     for i, (job, stamp) in enumerate(todo):
         try:
+            check_stop()
             pub = _run_one(ctx, case_id, job, stamp)
         except KeyboardInterrupt:
             record_event(ctx, authz.actor, "job-run", case_id, None, job=job.name, state="interrupted")
