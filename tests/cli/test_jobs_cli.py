@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from safehold.cli.app import app
+from safehold.services import jobs as jobs_module
+from safehold.services.context import ServiceContext
 from safehold.testing.images import encode, synthetic_photo
 
 
@@ -44,3 +48,19 @@ def test_ingest_runs_the_jobs_and_jobs_lists_and_reruns_them(tmp_path: Path) -> 
     assert len(run(data, "jobs", "op", "--all").splitlines()) == 3
     assert "current" in run(data, "jobs", "op")
     run(data, "jobs", "op", "--run", "nope", code=1)
+
+
+def test_a_stopped_job_prints_one_line_and_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def stopped(ctx: ServiceContext, case_id: int) -> str:
+        raise KeyboardInterrupt  # as Ctrl-C does, under stop_signals
+
+    data = tmp_path / "data"
+    run(data, "case", "new", "op")
+    monkeypatch.setattr(jobs_module, "_JOBS", tuple(replace(j, run=stopped) if j.name == "match" else j
+                                                    for j in jobs_module._JOBS))
+    out = run(data, "jobs", "op", "--all", code=130)
+    assert "Traceback" not in out
+    assert out.splitlines()[-1] == ('interrupted: job match of case 1 stopped — run "safehold jobs op --run match '
+                                    '--run clusters" to resume')
+    listed = [json.loads(x) for x in run(data, "jobs", "op", "--json").splitlines()]
+    assert [j["state"] for j in listed] == ["done", "interrupted", "pending"]
