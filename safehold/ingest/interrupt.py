@@ -73,7 +73,8 @@ def stop_signals() -> Iterator[None]:
             previous_hook(info)
 
     was_requested, previous_hook = _requested, sys.unraisablehook
-    previous = {sig: signal.signal(sig, stop) for sig in _STOP_SIGNALS}
+    # A signal ignored from the start stays ignored: a shell starts background jobs so for Ctrl-C.
+    previous = {sig: signal.signal(sig, stop) for sig in _STOP_SIGNALS if signal.getsignal(sig) != signal.SIG_IGN}
     sys.unraisablehook = unraisable
     try:
         yield
