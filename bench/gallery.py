@@ -172,7 +172,7 @@ def bench_pages(db: str, work: Path, items: int, rounds: int) -> dict[str, Any]:
         print(f"  [{db}] live path: median {out['live']['median_s']:.3f} s", flush=True)
         set_state(ctx, ev.id, "done")
         t = time.perf_counter()
-        ensure_gallery(ctx, case.id)  # what the end of an ingest does
+        ensure_gallery(ctx, case.id)  # what the gallery job after an ingest does
         out["listing_build_s"] = time.perf_counter() - t
         t = time.perf_counter()
         c.get(urls["unknown p1"])

@@ -11,6 +11,7 @@ from safehold.cli.common import EXIT_ITEM_ERRORS, acting, console, dump_json, er
 from safehold.core.errors import SafeholdError
 from safehold.extractors.base import ExtractorError
 from safehold.extractors.registry import load_registry
+from safehold.ingest.interrupt import stop_signals
 from safehold.services.analyse import AnalyseReport, analyse_all, run_analyse
 from safehold.services.artifacts import list_artifacts
 
@@ -75,7 +76,7 @@ def register(app: typer.Typer) -> None:
         if (case is None) == (not all_cases):
             err_console.print("[red]error:[/red] name one case, or --all")
             raise typer.Exit(2)
-        with service(ctx) as svc:
+        with stop_signals(), service(ctx) as svc:
             try:
                 registry = load_registry()
                 registry.select(extractor or ())

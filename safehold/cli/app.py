@@ -16,6 +16,7 @@ from safehold.cli import (
     exports,
     hashsets,
     ingest,
+    jobs,
     matching,
     results,
     serve,
@@ -57,6 +58,7 @@ app.add_typer(exports.app, name="export")
 app.add_typer(users.app, name="user")
 app.add_typer(audit.app, name="audit")
 ingest.register(app)
+jobs.register(app)
 results.register(app)
 matching.register(app)
 demo.register(app)

@@ -1,4 +1,8 @@
-"""Shared CLI plumbing: settings from flags, one service context per command, who is acting, error output."""
+"""Shared CLI plumbing: settings from flags, one service context per command, who is acting, error output.
+
+No traceback reaches the user: known errors print one line and exit 1; a stop signal (Ctrl-C,
+SIGTERM) prints one line saying how to resume and exits 130.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from rich.markup import escape
 
 from safehold.core.errors import SafeholdError
 from safehold.core.settings import Settings
+from safehold.ingest.interrupt import EXIT_INTERRUPTED, Interrupted
 from safehold.services.accounts import account_authz
 from safehold.services.authz import Authz
 from safehold.services.context import ServiceContext
@@ -55,6 +60,12 @@ def service(ctx: typer.Context) -> Iterator[ServiceContext]:
     try:
         svc = ServiceContext.open(state.settings())
         yield svc
+    except Interrupted as exc:
+        err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt:  # stopped outside a resumable step: nothing to resume
+        err_console.print("interrupted", markup=False, highlight=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except SafeholdError as exc:  # ForbiddenError included: "error: not allowed to …"
         err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
         raise typer.Exit(1) from None

@@ -1,4 +1,4 @@
-"""``safehold ingest CASE [EVIDENCE_ID…]`` with a live progress bar."""
+"""``safehold ingest CASE [EVIDENCE_ID…]`` with a live progress bar, then the case's stale jobs."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from rich.progress import (
 
 from safehold.cli.common import EXIT_ITEM_ERRORS, acting, console, err_console, service
 from safehold.ingest.executor import make_executor
+from safehold.ingest.interrupt import stop_signals
 from safehold.services.ingest import IngestResult, run_ingest
+from safehold.services.jobs import JobPublic, run_jobs
 
-__all__ = ["RichProgress", "print_result", "progress_bar", "register"]
+__all__ = ["RichProgress", "print_job", "print_result", "progress_bar", "register"]
 
 
 class RichProgress:
@@ -67,6 +69,13 @@ def print_result(result: IngestResult) -> None:
                           f"{resumed}; {r.errors} with errors")
 
 
+def print_job(job: JobPublic) -> None:
+    """One line as each job ends."""
+    colour = {"done": "green", "failed": "red"}.get(job.state, "yellow")
+    detail = f": {job.detail}" if job.detail else ""
+    console.print(f"job {job.name} [{colour}]{job.state}[/{colour}]{detail}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("ingest")
     def ingest(
@@ -76,13 +85,20 @@ def register(app: typer.Typer) -> None:
         executor: Annotated[str, typer.Option(help="local (all cores) or inline (one process).")] = "local",
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     ) -> None:
-        """Find, hash and describe every file; resumable after any interruption.
+        """Find, hash and describe every file; then run the case's stale jobs (listing, matching,
+        clusters). Resumable after any interruption: run the same command again.
 
-        Exit status: 0 no errors, 3 some files have recorded errors, 1 the command failed.
+        Exit status: 0 no errors, 3 some files have recorded errors, 1 the command (or a job)
+        failed, 130 stopped by Ctrl-C or SIGTERM.
         """
         ex = make_executor(ctx.obj.settings(), executor)  # workers warm up while the store opens
-        with service(ctx) as svc, progress_bar(quiet) as bar:
-            result = run_ingest(svc, acting(ctx, svc), case, evidence_ids or (), ex, RichProgress(bar))
-        print_result(result)
+        with stop_signals(), service(ctx) as svc:
+            authz = acting(ctx, svc)
+            with progress_bar(quiet) as bar:
+                result = run_ingest(svc, authz, case, evidence_ids or (), ex, RichProgress(bar))
+            print_result(result)
+            jobs = run_jobs(svc, authz, case, report=print_job)
+        if any(j.state == "failed" for j in jobs):
+            raise typer.Exit(1)
         if result.errors:
             raise typer.Exit(EXIT_ITEM_ERRORS)

@@ -6,6 +6,10 @@ done. Nothing is shared between workers, so a worker that dies (a decoder crash,
 cannot wedge the others by dying inside a shared queue's lock. A dead worker is replaced, its
 batch retried from the first unfinished file, and a file that kills a worker twice is recorded
 as ``worker_crash`` and skipped. Pipes give back-pressure, so memory stays bounded.
+
+Workers ignore Ctrl-C (``ingest.interrupt``): when the writer's loop is interrupted, or stops
+consuming for any other reason, it kills its workers at once rather than waiting for their
+batches to end; what they were doing is redone on resume.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import contextlib
 import multiprocessing as mp
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing import forkserver
 from multiprocessing.connection import Connection, wait
@@ -22,6 +26,7 @@ from multiprocessing.process import BaseProcess
 from typing import Protocol
 
 from safehold.core.settings import Settings
+from safehold.ingest.interrupt import check_stop, worker_ignores_sigint
 from safehold.ingest.records import (
     BatchCrashed,
     BatchEvent,
@@ -75,7 +80,7 @@ def _default_runner() -> BatchRunner:
 class Executor(Protocol):
     name: str
 
-    def run(self, tasks: Iterable[BatchTask]) -> Iterator[BatchEvent]: ...
+    def run(self, tasks: Iterable[BatchTask]) -> Generator[BatchEvent, None, None]: ...
 
 
 class InlineExecutor:
@@ -85,7 +90,7 @@ class InlineExecutor:
         self.settings = settings
         self.runner = runner
 
-    def run(self, tasks: Iterable[BatchTask]) -> Iterator[BatchEvent]:
+    def run(self, tasks: Iterable[BatchTask]) -> Generator[BatchEvent, None, None]:
         runner = self.runner or _default_runner()
         for task in tasks:
             yield from runner(task, self.settings)
@@ -93,6 +98,7 @@ class InlineExecutor:
 
 
 def _worker_main(conn: Connection, settings: Settings, runner: BatchRunner | None) -> None:
+    worker_ignores_sigint()
     runner = runner or _default_runner()
     while True:
         try:
@@ -136,7 +142,7 @@ class LocalProcessExecutor:
         child.close()
         return _Worker(proc, parent)
 
-    def run(self, tasks: Iterable[BatchTask]) -> Iterator[BatchEvent]:
+    def run(self, tasks: Iterable[BatchTask]) -> Generator[BatchEvent, None, None]:
         source = iter(tasks)
         retries: deque[BatchTask] = deque()
         crashes: dict[tuple[int, int], int] = {}  # (seq, index) -> deaths there
@@ -148,12 +154,14 @@ class LocalProcessExecutor:
             if task is not None:
                 w.conn.send(task)
 
+        finished = False
         try:
             for w in pool:
                 assign(w)
             while any(w.task is not None for w in pool):
                 busy = [w for w in pool if w.task is not None]
                 ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=1.0)
+                check_stop()
                 for w in busy:
                     if not w.closed and (w.conn in ready or w.conn.poll()):
                         yield from self._drain(w, assign)
@@ -161,15 +169,12 @@ class LocalProcessExecutor:
                     # so a closed pipe alone decides: the worker is gone either way.
                     if w.task is not None and (w.closed or w.proc.sentinel in ready or not w.proc.is_alive()):
                         yield from self._replace(pool, w, crashes, retries, assign)
+            finished = True
         finally:
-            for w in pool:
-                with contextlib.suppress(OSError):  # already dead
-                    w.conn.send(None)
-            for w in pool:
-                w.proc.join(timeout=5)
-                if w.proc.is_alive():
-                    w.proc.terminate()
-                w.conn.close()
+            if finished:
+                _release(pool)
+            else:  # interrupted, or the consumer stopped early: the workers' batches are abandoned
+                _stop(pool)
 
     def _drain(self, w: _Worker, assign: Callable[[_Worker], None]) -> Iterator[BatchEvent]:
         while w.task is not None and w.conn.poll():
@@ -216,6 +221,31 @@ class LocalProcessExecutor:
         retries.append(BatchTask(task.evidence_id, task.seq, task.source_kind, task.source_path,
                                  task.entries, resume_at))
         assign(fresh)
+
+
+def _release(pool: list[_Worker]) -> None:
+    """Every batch is done: each idle worker is told to exit."""
+    for w in pool:
+        with contextlib.suppress(OSError):  # already dead
+            w.conn.send(None)
+    for w in pool:
+        w.proc.join(timeout=5)
+        if w.proc.is_alive():
+            w.proc.terminate()
+        w.conn.close()
+
+
+def _stop(pool: list[_Worker], grace: float = 1.0) -> None:
+    """Stop busy workers now: SIGTERM (which ends them without a word), SIGKILL after ``grace``."""
+    for w in pool:
+        with contextlib.suppress(OSError, ValueError):  # already gone
+            w.proc.terminate()
+    for w in pool:
+        w.proc.join(timeout=grace)
+        if w.proc.is_alive():
+            w.proc.kill()
+            w.proc.join(timeout=grace)
+        w.conn.close()
 
 
 def make_executor(settings: Settings, kind: str = "local") -> Executor:

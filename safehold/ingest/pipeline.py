@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -20,6 +21,7 @@ from sqlalchemy import func, select
 from safehold.core.errors import SafeholdError
 from safehold.core.settings import Settings
 from safehold.ingest.executor import Executor
+from safehold.ingest.interrupt import check_stop, shielded
 from safehold.ingest.records import BatchCrashed, BatchFinished, BatchTask, FileRecord, RecordsChunk
 from safehold.sources.base import EvidenceSource
 from safehold.sources.factory import open_source
@@ -83,14 +85,15 @@ class _GroupWriter:
             self.flush()
 
     def flush(self) -> None:
-        if self._records or self._finished:
-            with self._db.session() as s:
-                for seq, records in self._records:
-                    self._stats.records_written += write_records(s, self._evidence_id, seq, records)
-                for task in self._finished:
-                    finish_batch(s, task)
-        self._records, self._pending, self._finished = [], 0, []
-        self._since = time.monotonic()
+        with shielded():  # a stop signal waits for the commit (see ingest.interrupt)
+            if self._records or self._finished:
+                with self._db.session() as s:
+                    for seq, records in self._records:
+                        self._stats.records_written += write_records(s, self._evidence_id, seq, records)
+                    for task in self._finished:
+                        finish_batch(s, task)
+            self._records, self._pending, self._finished = [], 0, []
+            self._since = time.monotonic()
 
 
 @dataclass(slots=True)
@@ -161,16 +164,20 @@ def ingest_evidence(
 
     progress.begin(label, total_bytes, files_already, bytes_already)
     writer = _GroupWriter(db, evidence_id, stats, settings.commit_seconds, settings.commit_records)
-    for event in executor.run(pending()):
-        if isinstance(event, RecordsChunk):
-            writer.add(event)
-            progress.advance(len(event.records), event.bytes_done)
-        elif isinstance(event, BatchFinished):
-            writer.finish(event.task)
-        elif isinstance(event, BatchCrashed):
-            writer.flush()  # what the dead worker sent before dying is kept
-            msg = f"worker died in batch {event.task.seq} at file {event.done_upto}: {event.detail}; retrying"
-            stats.crashes.append(msg)
-            progress.note(msg)
+    # Closed explicitly: on an interrupt the executor stops its workers now, not when collected.
+    # What the writer holds unflushed then is dropped: its batches are unfinished and redone on resume.
+    with closing(executor.run(pending())) as events:
+        for event in events:
+            check_stop()
+            if isinstance(event, RecordsChunk):
+                writer.add(event)
+                progress.advance(len(event.records), event.bytes_done)
+            elif isinstance(event, BatchFinished):
+                writer.finish(event.task)
+            elif isinstance(event, BatchCrashed):
+                writer.flush()  # what the dead worker sent before dying is kept
+                msg = f"worker died in batch {event.task.seq} at file {event.done_upto}: {event.detail}; retrying"
+                stats.crashes.append(msg)
+                progress.note(msg)
     writer.flush()
     return stats

@@ -11,7 +11,6 @@ writer stores in one transaction per task, which is what makes a killed run resu
 from __future__ import annotations
 
 import os
-import signal
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -22,6 +21,7 @@ from safehold.core.records import ArtifactRecord, ExtractorRun
 from safehold.core.settings import Settings
 from safehold.extractors.host import HEAD_BYTES, ContentRun, HostEnv, Known, error_of
 from safehold.extractors.registry import Registry, load_registry
+from safehold.ingest.interrupt import worker_ignores_sigint
 from safehold.sources.chain import reach_all
 from safehold.sources.factory import open_source
 
@@ -62,7 +62,7 @@ class AnalysedContent:
 
 def worker_init() -> None:
     """A terminal's Ctrl-C reaches every process of the group: the parent alone decides to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    worker_ignores_sigint()
 
 
 @cache

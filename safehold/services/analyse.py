@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from safehold.core.records import ExtractorRun
 from safehold.extractors.base import Extractor
 from safehold.extractors.registry import Registry, load_registry
+from safehold.ingest.interrupt import Interrupted, check_stop, shielded
 from safehold.ingest.reanalyse import AnalysedContent, AnalyseItem, AnalyseTask, run_analyse_task, worker_init
 from safehold.services.audit import record_event
 from safehold.services.authz import Authz, require
@@ -122,7 +123,7 @@ def plan_analysis(ctx: ServiceContext, case_id: int, extractors: Sequence[Extrac
 
 def _store(ctx: ServiceContext, results: list[AnalysedContent], report: AnalyseReport) -> None:
     done = [r for r in results if r.error is None]
-    with ctx.db.session() as s:
+    with shielded(), ctx.db.session() as s:
         for r in done:
             update_content(s, r.sha256, r.facts)
         write_findings(s, ((r.sha256, r.runs, r.artifacts) for r in done), replace=True)
@@ -194,7 +195,8 @@ class _Runner:
                     running[pool.submit(run_analyse_task, task, self.ctx.settings)] = task
                 except BrokenProcessPool:  # it broke before this one was queued
                     return [task, *running.values()]
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished, _ = wait(running, return_when=FIRST_COMPLETED, timeout=1.0)
+            check_stop()
             for fut in finished:
                 task = running.pop(fut)
                 try:
@@ -229,6 +231,7 @@ def _execute(ctx: ServiceContext, tasks: list[AnalyseTask], workers: int, progre
 
     if workers <= 1:
         for task in tasks:
+            check_stop()
             store(task, run_analyse_task(task, ctx.settings, registry)[1])
         return
     _Runner(ctx, workers, {x.name: x.version for x in registry.extractors}, store).run(tasks)
@@ -268,7 +271,8 @@ def _analyse_case(ctx: ServiceContext, authz: Authz, case_id: int, tasks: list[A
         done = report.analysed - before[0]
         record_event(ctx, authz.actor, "analyse-interrupt", case_id, None, analysed=done, of=count)
         _custody(ctx, authz, tasks, "analyse-interrupted", analysed=done, of=count)
-        raise
+        raise Interrupted(f"analysis of case {case_id} stopped after {done} of {count} contents",
+                          f"safehold analyse {case_id}") from None
     analysed, unreachable, errors, artifacts = (now - then for now, then in zip(
         (report.analysed, report.unreachable, report.errors, report.artifacts), before, strict=True))
     record_event(ctx, authz.actor, "analyse-finish", case_id, None, analysed=analysed, unreachable=unreachable,

@@ -32,7 +32,7 @@ from safehold.services.matching import MIN_QUALITY
 from safehold.store.models import Content, EvidenceItem, FileInstance
 from safehold.store.review_models import ClusterState, ContentCluster
 
-__all__ = ["cluster_members", "ensure_clusters", "union_find"]
+__all__ = ["cluster_members", "cluster_stamp", "ensure_clusters", "union_find"]
 
 
 def union_find(n: int, pairs: Sequence[tuple[int, int]]) -> list[int]:
@@ -52,7 +52,8 @@ def union_find(n: int, pairs: Sequence[tuple[int, int]]) -> list[int]:
     return [root(i) for i in range(n)]
 
 
-def _stamp(s: Session, case_id: int, radius: int) -> str:
+def cluster_stamp(s: Session, case_id: int, radius: int) -> str:
+    """The inputs clusters are computed from: the case's files, the radius and the quality floor."""
     return f"{files_stamp(s, case_id)};radius={radius};quality={MIN_QUALITY}"
 
 
@@ -62,7 +63,7 @@ def ensure_clusters(ctx: ServiceContext, case_id: int) -> None:
     Internal to the review use cases, which check access before calling it."""
     radius = ctx.settings.web.cluster_radius
     with ctx.db.session() as s:
-        stamp = _stamp(s, case_id, radius)
+        stamp = cluster_stamp(s, case_id, radius)
         state = s.get(ClusterState, case_id)
         if state is not None and state.stamp == stamp:
             return

@@ -4,8 +4,8 @@ instances.
 A queue page over the live tables must group every file of the case before it can sort, which
 at 100k items costs about a second per page. The listing is indexed by (case, sort key), so a
 page walks the index and stops after one page. Files never change once ingested, so the listing
-is current while the case's file count and newest file id are what it was built from. The end of
-an ingest builds it (``services.ingest``); ``use_listing`` builds it on demand otherwise, unless
+is current while the case's file count and newest file id are what it was built from. The gallery
+job after ingest builds it (``services.jobs``); ``use_listing`` builds it on demand otherwise, unless
 an ingest is still adding files: queue pages then use the live tables instead (correct, slower).
 A build runs in SHA-256 ranges, each its own short transaction, so SQLite's single writer lock
 is never held for long (page views write audit records).

@@ -1,13 +1,14 @@
 """Keeping a case's derived data (gallery listing, near-duplicate clusters) current off the
-request path: the web app schedules a refresh after answering a page."""
+request path: the web app schedules a refresh after answering a page. They run as the case's
+jobs (``services.jobs``), so ``safehold jobs`` shows what the web app did too."""
 
 from __future__ import annotations
 
 import threading
 
-from safehold.services.clusters import ensure_clusters
 from safehold.services.context import ServiceContext
-from safehold.services.gallery import ensure_gallery, ingest_running
+from safehold.services.gallery import ingest_running
+from safehold.services.jobs import keep_current
 
 __all__ = ["CaseRefresher"]
 
@@ -33,8 +34,7 @@ class CaseRefresher:
             with ctx.db.session() as s:
                 if ingest_running(s, case_id):
                     return
-            ensure_gallery(ctx, case_id)
-            ensure_clusters(ctx, case_id)
+            keep_current(ctx, case_id, ("gallery", "clusters"))
         finally:
             with self._lock:
                 self._busy.discard(case_id)

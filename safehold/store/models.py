@@ -87,7 +87,7 @@ class EvidenceItem(Base):
     seized_at: Mapped[datetime | None] = mapped_column()
     seized_location: Mapped[str | None] = mapped_column(Text)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
-    ingest_state: Mapped[str] = mapped_column(String(20), default="pending")  # pending|running|done
+    ingest_state: Mapped[str] = mapped_column(String(20), default="pending")  # pending|running|done|interrupted
     # Batch sizes fixed at the first ingest, so a resume re-forms exactly the same batches.
     batch_files: Mapped[int | None] = mapped_column(Integer)
     batch_bytes: Mapped[int | None] = mapped_column(BigInteger)

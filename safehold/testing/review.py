@@ -23,7 +23,7 @@ from safehold.services.context import ServiceContext
 from safehold.services.evidence import add_evidence
 from safehold.services.hashsets import import_hashset
 from safehold.services.ingest import run_ingest
-from safehold.services.matching import match_case
+from safehold.services.jobs import run_jobs
 from safehold.testing.images import encode, sample_photo, synthetic_photo, with_exif
 from safehold.testing.videos import make_video
 
@@ -116,7 +116,7 @@ def build_review_case(ctx: ServiceContext, root: Path, name: str = "op review") 
     ]}), encoding="utf-8")
     import_hashset(ctx, admin, known_list, "generated known list", "known-abuse", source="tests", version="1")
     for c in (case.id, other.id):
-        match_case(ctx, admin, c)
+        run_jobs(ctx, admin, c)  # the listing and the matches against the list
     users = {"ivy": "investigator", "rex": "reviewer", "otto": "investigator", "aud": "auditor", "adm": "admin"}
     for user, role in users.items():
         add_user(ctx, admin, user, role, PASSWORD)

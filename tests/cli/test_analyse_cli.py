@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -79,28 +80,48 @@ def _findings(db: Path) -> tuple[set[tuple[str, ...]], set[tuple[str, ...]]]:
     return arts, ledger
 
 
-def test_kill_9_during_analyse_then_resume_equals_an_uninterrupted_run(tmp_path: Path, plugin_site: Path) -> None:
-    corpus = tmp_path / "corpus"
+@pytest.fixture(scope="module")
+def messages(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding 1,500 ingested text files, copied by each test that analyses it."""
+    base = tmp_path_factory.mktemp("messages")
+    corpus = base / "corpus"
     for i in range(1500):
         d = corpus / f"d{i // 100:02d}"
         d.mkdir(parents=True, exist_ok=True)
         (d / f"m{i:04d}.txt").write_text(f"message {i} from user{i}@example.org to peer{i * 7}@example.net\n" * 5)
-    first, second = tmp_path / "killed", tmp_path / "whole"
-    for data in (first, second):
-        _ingested(tmp_path, data, corpus)
-    env = {**os.environ, "PYTHONPATH": str(plugin_site), "SAFEHOLD_DATA_DIR": str(first)}
+    _ingested(base, base / "data", corpus)
+    return base / "data"
+
+
+def _copy(template: Path, to: Path) -> Path:
+    shutil.copytree(template, to)
+    return to
+
+
+def _start(data: Path, site: Path) -> tuple[subprocess.Popen[str], Path]:
+    env = {**os.environ, "PYTHONPATH": str(site), "SAFEHOLD_DATA_DIR": str(data)}
     proc = subprocess.Popen([sys.executable, "-m", "safehold.cli", "analyse", "exhibits", "-q"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    db = first / "safehold.db"
-    deadline = time.monotonic() + 60
-    done = 0
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return proc, data / "safehold.db"
+
+
+def _wait_for(db: Path, proc: subprocess.Popen[str], at_least: int) -> int:
+    deadline, done = time.monotonic() + 60, 0
     while time.monotonic() < deadline and proc.poll() is None:
         with sqlite3.connect(db, timeout=30) as c:
             done = c.execute("SELECT count(*) FROM extractor_runs WHERE extractor = 'example.emails'").fetchone()[0]
-        if done >= 200:
-            proc.send_signal(signal.SIGKILL)
+        if done >= at_least:
             break
         time.sleep(0.05)
+    return int(done)
+
+
+def test_kill_9_during_analyse_then_resume_equals_an_uninterrupted_run(
+        tmp_path: Path, plugin_site: Path, messages: Path) -> None:
+    first, second = _copy(messages, tmp_path / "killed"), _copy(messages, tmp_path / "whole")
+    proc, db = _start(first, plugin_site)
+    done = _wait_for(db, proc, 200)
+    proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL and 200 <= done < 1500, (proc.returncode, done)
     resumed = _cli(first, "analyse", "exhibits", "-q", site=plugin_site).stdout
@@ -112,8 +133,28 @@ def test_kill_9_during_analyse_then_resume_equals_an_uninterrupted_run(tmp_path:
     assert {r[:3] for r in killed[1]} == {r[:3] for r in whole[1]}
 
 
+def test_ctrl_c_during_analyse_stops_cleanly_and_resumes(tmp_path: Path, plugin_site: Path, messages: Path) -> None:
+    data = _copy(messages, tmp_path / "stopped")
+    proc, db = _start(data, plugin_site)
+    _wait_for(db, proc, 100)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and 'run "safehold analyse 1" to resume' in lines[0], err
+    with sqlite3.connect(db) as c:
+        custody = [a for (a,) in c.execute("SELECT action FROM custody_events ORDER BY id")]
+        audit = [a for (a,) in c.execute("SELECT action FROM audit_events ORDER BY seq")]
+    assert custody[-2:] == ["analyse-started", "analyse-interrupted"] and audit[-1] == "analyse-interrupt"
+    _cli(data, "analyse", "exhibits", "-q", site=plugin_site)
+    assert len(_findings(db)[0]) == 1500 * 10
+    assert "nothing to do" in _cli(data, "analyse", "exhibits", site=plugin_site).stdout
+
+
 CRASHY = '''
 import os
+import shutil
 import signal
 from typing import ClassVar
 

@@ -25,7 +25,6 @@ from safehold.services.ingest import run_ingest
 from safehold.store.artifact_models import Artifact, ExtractorLedger
 from tests.sources.disk.build import Layout, fat_image
 
-
 OPERATOR = Authz.local("test:officer")
 
 

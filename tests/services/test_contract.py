@@ -57,6 +57,7 @@ INTERNAL = {
     "thumbs.picture": "pictures for blurred_picture / clear_picture, after their checks",
     "thumbs.contact_sheet_path": "where a contact sheet is cached",
     "analyse.plan_analysis": "the plan of run_analyse / analyse_all, after their checks",
+    "jobs.keep_current": "the web app's after-response refresh of the listing and clusters (no matching)",
 }
 
 # Use cases that change the store, with the audit actions they append.
@@ -71,8 +72,9 @@ WRITES: dict[str, set[str]] = {
     "exports.export_vics": {"export-vics"},
     "exports.export_vpdq": {"export-vpdq"},
     "audit.export_audit": {"export-audit"},
-    "ingest.run_ingest": {"ingest-start", "ingest-resume", "ingest-finish", "ingest-interrupt"},
+    "ingest.run_ingest": {"ingest-start", "ingest-finish", "ingest-interrupt"},
     "analyse.run_analyse": {"analyse-start", "analyse-finish", "analyse-interrupt"},
+    "jobs.run_jobs": {"job-run"},
     "analyse.analyse_all": {"analyse-start", "analyse-finish", "analyse-interrupt"},
     "accounts.add_user": {"user-add"},
     "accounts.set_password": {"user-password"},
@@ -102,7 +104,7 @@ READS = {
     "accounts.list_users", "dashboard.case_name", "dashboard.ingest_progress", "dashboard.case_dashboard",
     "items.item_detail", "queues.queue_page", "queues.queue_counts", "queues.queue_options",
     "reveal.blurred_picture", "reveal.active_reveal", "reveal.my_exposure", "reveal.team_exposure",
-    "review.review_settings", "artifacts.list_artifacts",
+    "review.review_settings", "artifacts.list_artifacts", "jobs.list_jobs",
 }
 
 AUDIT_CALLS = {"audited", "record_event"}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from safehold.store import artifact_models, hashset_models, review_models  # noqa: F401 - registers their tables
+# Imported for their side effect: each registers its tables on Base.metadata.
+from safehold.store import artifact_models, hashset_models, job_models, review_models  # noqa: F401
 from safehold.store.models import Base
 
 config = context.config
