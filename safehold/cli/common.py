@@ -7,10 +7,14 @@ SIGTERM) prints one line saying how to resume and exits 130.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +29,20 @@ from safehold.services.accounts import account_authz
 from safehold.services.authz import Authz
 from safehold.services.context import ServiceContext
 
-__all__ = ["EXIT_ITEM_ERRORS", "State", "acting", "console", "dump_json", "err_console", "service"]
+__all__ = [
+    "EXIT_INTERNAL",
+    "EXIT_ITEM_ERRORS",
+    "State",
+    "acting",
+    "console",
+    "dump_json",
+    "err_console",
+    "service",
+    "write_error_report",
+]
 
 EXIT_ITEM_ERRORS = 3  # the command finished, but errors were recorded against some items
+EXIT_INTERNAL = 70  # an unexpected failure (sysexits EX_SOFTWARE); its traceback is written to a file
 
 console = Console()
 err_console = Console(stderr=True)
@@ -69,9 +84,32 @@ def service(ctx: typer.Context) -> Iterator[ServiceContext]:
     except SafeholdError as exc:  # ForbiddenError included: "error: not allowed to …"
         err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
         raise typer.Exit(1) from None
+    except Exception as exc:  # a bug or a broken store: one line here, the traceback in the data dir
+        report = write_error_report(exc, state.settings().data_dir / "logs")
+        err_console.print(f"[red]error:[/red] {escape(f'{type(exc).__name__}: {exc}'[:300])} (details: {report})",
+                          soft_wrap=True, highlight=False)
+        raise typer.Exit(EXIT_INTERNAL) from None
     finally:
         if svc is not None:
             svc.db.dispose()
+
+
+def write_error_report(exc: BaseException, folder: Path) -> Path | str:
+    """The traceback of an unexpected failure, kept for whoever fixes it (never shown to the user).
+    Falls back to the system's temporary folder when the data directory cannot be written."""
+    text = "".join(traceback.format_exception(exc))
+    name = f"error-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+    for where in (folder, Path(tempfile.gettempdir())):
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            path = where / name
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            return path
+        except OSError:
+            continue
+    return "not written"
 
 
 def acting(ctx: typer.Context, svc: ServiceContext) -> Authz:

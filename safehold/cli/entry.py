@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Final
 
 __all__ = ["main", "runs_workers"]
@@ -29,7 +31,14 @@ def main() -> None:
         start_forkserver()
     from safehold.cli.app import app
 
-    app()
+    try:
+        app()
+    except Exception as exc:  # outside any command's store (a bug): one line, never a traceback
+        from safehold.cli.common import EXIT_INTERNAL, write_error_report
+
+        report = write_error_report(exc, Path(tempfile.gettempdir()))
+        sys.stderr.write(f"error: {type(exc).__name__}: {str(exc)[:300]} (details: {report})\n")
+        sys.exit(EXIT_INTERNAL)
 
 
 def runs_workers(args: Sequence[str]) -> bool:

@@ -108,3 +108,20 @@ def test_console_script_main_is_not_re_run_by_workers(monkeypatch) -> None:  # t
     data = spawn.get_preparation_data("w")
     assert "init_main_from_path" not in data
     assert data["init_main_from_name"] == "safehold.cli.__main__"
+
+
+def test_an_unexpected_failure_prints_one_line_and_keeps_the_traceback_in_the_data_dir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import safehold.cli.cases as cases_cli
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the store said something unexpected")
+
+    monkeypatch.setattr(cases_cli, "list_cases", broken)
+    res = CliRunner().invoke(app, ["--data-dir", str(tmp_path / "data"), "case", "list"], catch_exceptions=False)
+    assert res.exit_code == 70
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "RuntimeError: the store said something unexpected" in lines[0]
+    assert "Traceback" not in res.output
+    reports = list((tmp_path / "data" / "logs").glob("error-*.log"))
+    assert len(reports) == 1 and "Traceback" in reports[0].read_text() and str(reports[0]) in lines[0]
