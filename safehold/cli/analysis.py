@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from safehold.cli.common import EXIT_ITEM_ERRORS, acting, console, dump_json, err_console, service
 from safehold.core.errors import SafeholdError
-from safehold.extractors.base import ExtractorError
-from safehold.extractors.registry import load_registry
 from safehold.ingest.interrupt import stop_signals
-from safehold.services.analyse import AnalyseReport, analyse_all, run_analyse
-from safehold.services.artifacts import list_artifacts
+
+if TYPE_CHECKING:  # the extractors load decoders (~0.3 s): only the commands that run them import them
+    from safehold.services.analyse import AnalyseReport
 
 __all__ = ["register"]
 
@@ -48,6 +47,8 @@ def register(app: typer.Typer) -> None:
     @app.command("extractors")
     def extractors(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
         """List every registered extractor: name, version, what it reads and accepts, where it comes from."""
+        from safehold.extractors.registry import load_registry
+
         for info in load_registry().infos:
             if as_json:
                 dump_json(info)
@@ -73,6 +74,10 @@ def register(app: typer.Typer) -> None:
 
         Exit status: 0 done, 3 some contents had extractor errors or could not be read back, 1 failed.
         """
+        from safehold.extractors.base import ExtractorError
+        from safehold.extractors.registry import load_registry
+        from safehold.services.analyse import analyse_all, run_analyse
+
         if (case is None) == (not all_cases):
             err_console.print("[red]error:[/red] name one case, or --all")
             raise typer.Exit(2)
@@ -103,6 +108,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     ) -> None:
         """What the extractors found inside the case's contents, with where and by which version."""
+        from safehold.services.artifacts import list_artifacts
+
         with service(ctx) as svc:
             for a in list_artifacts(svc, acting(ctx, svc), case, extractor, kind):
                 if as_json:
