@@ -251,9 +251,8 @@ def _analyse_cases(ctx: ServiceContext, authz: Authz, case_ids: list[int], names
     progress = progress or _Quiet()
     plans = [(case_id, plan_analysis(ctx, case_id, extractors)) for case_id in case_ids]
     progress.begin(sum(len(t.items) for _, tasks in plans for t in tasks))
-    for case_id, tasks in plans:
-        if tasks:
-            _analyse_case(ctx, authz, case_id, tasks, workers or ctx.settings.workers, progress, report, registry)
+    for case_id, tasks in plans:  # audited even when nothing is new: someone asked, and nothing was read
+        _analyse_case(ctx, authz, case_id, tasks, workers or ctx.settings.workers, progress, report, registry)
     return report
 
 
@@ -264,6 +263,10 @@ def _analyse_case(ctx: ServiceContext, authz: Authz, case_id: int, tasks: list[A
     report.planned += count
     before = (report.analysed, report.unreachable, report.errors, report.artifacts)
     record_event(ctx, authz.actor, "analyse-start", case_id, None, extractors=report.extractors, contents=count)
+    if not tasks:
+        record_event(ctx, authz.actor, "analyse-finish", case_id, None, analysed=0, unreachable=0, errors=0,
+                     artifacts=0)
+        return
     _custody(ctx, authz, tasks, "analyse-started", extractors=report.extractors, contents=count)
     try:
         _execute(ctx, tasks, workers, progress, report, registry)

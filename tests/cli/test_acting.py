@@ -48,6 +48,10 @@ def cli(tmp_path: Path, db_url: str) -> Cli:
 def test_each_use_case_leaves_one_record_naming_the_operator_and_os_user(cli: Cli) -> None:
     cli("case", "new", "op")
     cli("evidence", "add", "op", str(cli.evidence()), "--label", "Exhibit A")
+    cli("ingest", "op", "--executor", "inline", "-q")  # then its three jobs
+    cli("analyse", "op", "-q")  # nothing new: still recorded
+    cli("artifacts", "op")
+    cli("jobs", "op", "--run", "gallery")
     listed = cli.tmp / "list.md5"
     listed.write_text(f"{'0' * 31}1  other.jpg\n")
     cli("hashset", "import", str(listed), "--name", "unit list", "--kind", "watch", "--no-match")
@@ -59,10 +63,13 @@ def test_each_use_case_leaves_one_record_naming_the_operator_and_os_user(cli: Cl
 
     records = cli.audit()
     actions = [r["action"] for r in records]
-    for action in ("case-create", "evidence-add", "hashset-import", "match", "export-vics", "hashset-remove",
-                   "user-add", "case-update", "export-audit"):
+    for action in ("case-create", "evidence-add", "ingest-start", "ingest-finish", "analyse-start",
+                   "analyse-finish", "artifacts-list", "hashset-import", "export-vics", "hashset-remove", "user-add",
+                   "case-update", "export-audit"):
         assert actions.count(action) == 1, (action, actions)
-    assert len(records) == 9
+    # ingest's three jobs (its match job has no list yet, so no match record) and `jobs --run gallery`
+    assert actions.count("job-run") == 4 and actions.count("match") == 1
+    assert len(records) == 14 + 4
     assert {r["actor"] for r in records} == {local_actor()}  # "cli:<OS user>"
     assert {r["details"]["os_user"] for r in records} == {os_user()}
     assert next(r for r in records if r["action"] == "case-update")["details"]["changes"] == {
