@@ -12,9 +12,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from safehold.core.pickling import compact_pickle
+
 __all__ = ["Locator", "Segment"]
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Segment:
     """One step of a chain: ``scheme`` names the layer (evidence, fs, zip, tar, 7z, rar, …)."""
@@ -26,6 +29,7 @@ class Segment:
         return f"{self.scheme}:{self.value}"
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Locator:
     segments: tuple[Segment, ...]

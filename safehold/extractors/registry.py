@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -25,7 +26,7 @@ from safehold.extractors.hashes import HashesExtractor
 from safehold.extractors.image import ImageExtractor
 from safehold.extractors.video import VideoExtractor
 
-__all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "ExtractorInfo", "Registry", "load_registry"]
+__all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "ExtractorInfo", "Registry", "installed", "load_registry"]
 
 ENTRY_POINT_GROUP = "safehold.extractors"
 
@@ -117,3 +118,10 @@ def load_registry(builtin: Sequence[type[Extractor]] = BUILTIN,
         infos.append(_info(cls, _origin(ep)))
     ordered = sorted(classes, key=lambda c: _PHASE[c.reads])  # stable: the order above within a phase
     return Registry(tuple(c() for c in ordered), tuple(infos))
+
+
+@cache
+def installed() -> Registry:
+    """This process's registry, loaded once: scanning the installed packages' entry points reads
+    every distribution's metadata (~1 ms each), too much to repeat for every batch of files."""
+    return load_registry()

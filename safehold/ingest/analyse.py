@@ -68,9 +68,9 @@ class Analyser:
     def __init__(self, limits: Limits, scratch: Path, video: VideoSettings | None = None,
                  derived: Path | None = None, extractors: Sequence[Extractor] | None = None) -> None:
         if extractors is None:
-            from safehold.extractors.registry import load_registry
+            from safehold.extractors.registry import installed
 
-            extractors = load_registry().extractors
+            extractors = installed().extractors
         self.limits = limits
         self.extractors = tuple(extractors)
         # Pillow's own process-wide guard warns at this many pixels and refuses at twice it;

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -20,7 +19,7 @@ from safehold.core.locator import Locator
 from safehold.core.records import ArtifactRecord, ExtractorRun
 from safehold.core.settings import Settings
 from safehold.extractors.host import HEAD_BYTES, ContentRun, HostEnv, Known, error_of
-from safehold.extractors.registry import Registry, load_registry
+from safehold.extractors.registry import Registry, installed
 from safehold.ingest.interrupt import worker_ignores_sigint
 from safehold.sources.chain import reach_all
 from safehold.sources.factory import open_source
@@ -65,11 +64,6 @@ def worker_init() -> None:
     worker_ignores_sigint()
 
 
-@cache
-def _registry() -> Registry:
-    return load_registry()
-
-
 def _analyse_one(item: AnalyseItem, opener: Any, local: Path | None, name: str, env: HostEnv,
                  registry: Registry) -> AnalysedContent:
     run = ContentRun(registry.select(item.extractors), env, name, item.size, local, reopen=opener,
@@ -93,7 +87,7 @@ def run_analyse_task(task: AnalyseTask, settings: Settings,
                      registry: Registry | None = None) -> tuple[int, list[AnalysedContent]]:
     """Every item of ``task``: ``(task.seq, results)``, one result per content. Worker processes
     load the registry themselves (built-ins and installed plugins); inline runs may pass one."""
-    registry = registry or _registry()
+    registry = registry or installed()
     scratch = settings.tmp_dir / f"analyse-{os.getpid()}"
     scratch.mkdir(parents=True, exist_ok=True)
     env = HostEnv(settings.limits, settings.video, scratch, settings.derived_dir)
