@@ -25,6 +25,10 @@ from safehold.core.records import ContentFacts, ExtractorRun, FileRecord, FileTi
 from safehold.core.settings import Limits, VideoSettings
 from safehold.extractors.base import Extractor
 from safehold.extractors.host import HEAD_BYTES, ContentRun, HostEnv, error_of
+
+# At module level: the forkserver preloads this module, so the built-in extractors and their
+# decoders are imported once there, not by every worker on its first file.
+from safehold.extractors.registry import installed
 from safehold.hashing.crypto import EMPTY_DIGESTS
 from safehold.sources.base import Blob
 from safehold.sources.registry import reader_for
@@ -68,8 +72,6 @@ class Analyser:
     def __init__(self, limits: Limits, scratch: Path, video: VideoSettings | None = None,
                  derived: Path | None = None, extractors: Sequence[Extractor] | None = None) -> None:
         if extractors is None:
-            from safehold.extractors.registry import installed
-
             extractors = installed().extractors
         self.limits = limits
         self.extractors = tuple(extractors)

@@ -19,16 +19,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from safehold.core.clock import utcnow
-from safehold.match.pdq_index import PdqIndex, hex_to_bytes
+from safehold.match.quality import MIN_QUALITY
 from safehold.services.context import ServiceContext
 from safehold.services.gallery import files_stamp
-from safehold.services.matching import MIN_QUALITY
 from safehold.store.models import Content, EvidenceItem, FileInstance
 from safehold.store.review_models import ClusterState, ContentCluster
 
@@ -57,6 +55,24 @@ def cluster_stamp(s: Session, case_id: int, radius: int) -> str:
     return f"{files_stamp(s, case_id)};radius={radius};quality={MIN_QUALITY}"
 
 
+def _pairs(rows: list[tuple[str, str, str]], radius: int) -> list[tuple[int, int]]:
+    """Index pairs of contents within ``radius`` (numpy and the index load only when there is work)."""
+    import numpy as np
+
+    from safehold.match.pdq_index import PdqIndex, hex_to_bytes
+
+    variants = [[dih[i:i + 64] for i in range(0, 512, 64)] if len(dih) == 512 else [pdq] for _sha, pdq, dih in rows]
+    owner = np.asarray([i for i, v in enumerate(variants) for _ in v], dtype=np.int64)
+    index = PdqIndex()  # row k holds a variant of content owner[k]
+    index.add(np.arange(len(owner), dtype=np.int64), hex_to_bytes([h for v in variants for h in v]))
+    pairs: list[tuple[int, int]] = []
+    for m in index.query_many(hex_to_bytes([r[1] for r in rows]), radius):
+        for qi, hit in zip(m.query.tolist(), owner[m.ids].tolist(), strict=True):
+            if qi != hit:
+                pairs.append((qi, hit))
+    return pairs
+
+
 def ensure_clusters(ctx: ServiceContext, case_id: int) -> None:
     """Compute and store the case's clusters unless the stored ones are current.
 
@@ -76,18 +92,7 @@ def ensure_clusters(ctx: ServiceContext, case_id: int) -> None:
             .order_by(Content.sha256)
         ) if pdq is not None]
     shas = [r[0] for r in rows]
-    pairs: list[tuple[int, int]] = []
-    if len(rows) > 1:
-        variants = [[dih[i:i + 64] for i in range(0, 512, 64)] if len(dih) == 512 else [pdq]
-                    for _sha, pdq, dih in rows]
-        owner = np.asarray([i for i, v in enumerate(variants) for _ in v], dtype=np.int64)
-        index = PdqIndex()  # row k holds a variant of content owner[k]
-        index.add(np.arange(len(owner), dtype=np.int64), hex_to_bytes([h for v in variants for h in v]))
-        for m in index.query_many(hex_to_bytes([r[1] for r in rows]), radius):
-            for qi, hit in zip(m.query.tolist(), owner[m.ids].tolist(), strict=True):
-                if qi != hit:
-                    pairs.append((qi, hit))
-    roots = union_find(len(shas), pairs)
+    roots = union_find(len(shas), _pairs(rows, radius) if len(rows) > 1 else [])
     sizes = Counter(roots)
     out = [{"case_id": case_id, "sha256": shas[i], "cluster": shas[r], "size": sizes[r]}
            for i, r in enumerate(roots) if sizes[r] > 1]

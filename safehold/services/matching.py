@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from safehold.core.clock import utcnow
 from safehold.match.pdq_index import PdqIndex, hex_to_bytes
+from safehold.match.quality import MIN_QUALITY
 from safehold.services.audit import record_event
 from safehold.services.authz import Authz, require
 from safehold.services.cases import case_id_of, resolve_case
@@ -33,7 +34,6 @@ __all__ = ["MIN_QUALITY", "MatchReport", "load_pdq_index", "match_all", "match_c
 
 log = logging.getLogger(__name__)
 
-MIN_QUALITY = 50
 QUERY_BATCH = 4096
 
 
