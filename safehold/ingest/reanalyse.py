@@ -10,7 +10,10 @@ writer stores in one transaction per task, which is what makes a killed run resu
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -60,8 +63,18 @@ class AnalysedContent:
 
 
 def worker_init() -> None:
-    """A terminal's Ctrl-C reaches every process of the group: the parent alone decides to stop."""
+    """A terminal's Ctrl-C reaches every process of the group: the parent alone decides to stop.
+    And a worker outlives nothing: when the parent dies (kill -9, a power-off of its session) the
+    pool's queues never close, so a watcher thread ends the worker once the parent is gone."""
     worker_ignores_sigint()
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True, name="parent-watch").start()
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
 
 
 def _analyse_one(item: AnalyseItem, opener: Any, local: Path | None, name: str, env: HostEnv,

@@ -116,6 +116,23 @@ def _wait_for(db: Path, proc: subprocess.Popen[str], at_least: int) -> int:
     return int(done)
 
 
+def _left_behind(data: Path, within: float) -> list[int]:
+    """Processes still running with this data directory in their environment (workers, the forkserver)."""
+    needle = f"SAFEHOLD_DATA_DIR={data}".encode() + b"\0"
+    deadline = time.monotonic() + within
+    while True:
+        alive = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and needle in (proc / "environ").read_bytes():
+                    alive.append(int(proc.name))
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
 def test_kill_9_during_analyse_then_resume_equals_an_uninterrupted_run(
         tmp_path: Path, plugin_site: Path, messages: Path) -> None:
     first, second = _copy(messages, tmp_path / "killed"), _copy(messages, tmp_path / "whole")
@@ -124,6 +141,7 @@ def test_kill_9_during_analyse_then_resume_equals_an_uninterrupted_run(
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL and 200 <= done < 1500, (proc.returncode, done)
+    assert _left_behind(first, within=15) == [], "workers outlived the killed analyse"
     resumed = _cli(first, "analyse", "exhibits", "-q", site=plugin_site).stdout
     left = int(resumed.split(" of ", 1)[1].split()[0])  # "N of M contents analysed": only what was left
     assert 0 < left <= 1500 - done
