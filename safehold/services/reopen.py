@@ -27,10 +27,11 @@ from typing import BinaryIO, TypeVar
 from sqlalchemy import select
 
 from safehold.core.errors import ItemProblem
-from safehold.core.locator import Locator, Segment
+from safehold.core.locator import Locator
 from safehold.services.context import ServiceContext
 from safehold.sources.base import Blob, EvidenceSource
 from safehold.sources.blobs import BytesBlob, PathBlob
+from safehold.sources.chain import split_locator
 from safehold.sources.factory import open_source
 from safehold.sources.registry import reader_named
 from safehold.store.models import EvidenceItem, FileInstance
@@ -63,15 +64,6 @@ class RefCache:
         return walked
 
 
-def _split(loc: Locator) -> tuple[list[Segment], list[Segment]]:
-    """Source segments (after ``evidence:N``) and container segments."""
-    segs = list(loc.segments[1:])
-    for i in range(1, len(segs)):
-        if reader_named(segs[i].scheme) is not None:
-            return segs[:i], segs[i:]
-    return segs, []
-
-
 def _read(stream_open: Callable[[], BinaryIO], limit: int) -> bytes | None:
     with stream_open() as f:
         data: bytes = f.read(limit + 1)
@@ -93,7 +85,7 @@ def _open_chain(ctx: ServiceContext, refs: RefCache, item: EvidenceItem, loc: Lo
     the leaf is a file of a folder or disk source with one). Containers on the way are held in
     memory up to ``limit`` (spilled past ``spill_memory_bytes``); the leaf itself is streamed."""
     source = open_source(item.source_kind, Path(item.source_path))
-    top, members = _split(loc)
+    top, members = split_locator(loc)
     if not top:
         return None
     leaf = top[-1]
