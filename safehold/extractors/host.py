@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
@@ -28,7 +29,7 @@ from safehold.extractors.base import Accumulator, Extractor, ExtractorError, Rea
 from safehold.sources.base import Blob
 from safehold.sources.blobs import BytesBlob, PathBlob
 
-__all__ = ["HEAD_BYTES", "ContentOutcome", "ContentRun", "HostEnv", "Known", "error_of"]
+__all__ = ["HEAD_BYTES", "ContentOutcome", "ContentRun", "HostEnv", "Known", "error_of", "storable"]
 
 HEAD_BYTES = 64 * 1024
 _FACT_FIELDS = frozenset(f.name for f in fields(ContentFacts)) - {"artifacts", "runs"}
@@ -100,14 +101,52 @@ class _Sink:
             raise ExtractorError(f"artifact kind {kind!r} is not 1-64 characters")
         if not isinstance(value, str) or len(value) > _MAX_VALUE:
             raise ExtractorError(f"artifact value must be text of at most {_MAX_VALUE} characters")
-        if offset is not None and (not isinstance(offset, int) or offset < 0):
+        if offset is not None and (not isinstance(offset, int) or isinstance(offset, bool) or offset < 0):
             raise ExtractorError(f"artifact offset {offset!r} is not a byte offset")
-        if where is not None and len(where) > 200:
-            raise ExtractorError("artifact position ('where') is over 200 characters")
-        self._out.artifacts.append(ArtifactRecord(self._x.name, self._x.version, kind, value, offset, where, data))
+        if where is not None and (not isinstance(where, str) or len(where) > 200):
+            raise ExtractorError("artifact position ('where') must be text of at most 200 characters")
+        if data is not None:
+            data = _plain(data)
+        self._out.artifacts.append(ArtifactRecord(self._x.name, self._x.version, storable(kind), storable(value),
+                                                  offset, storable(where) if where is not None else None, data))
 
     def error(self, error: ItemError) -> None:
         self.error_seen = self.error_seen or error
+
+
+def storable(text: str) -> str:
+    """Text found in evidence may hold NULs or undecodable bytes (surrogate escapes), which neither SQLite
+    nor PostgreSQL text accepts: kept visibly escaped as ``\\xNN`` instead of failing the batch."""
+    if "\x00" not in text:
+        try:
+            text.encode("utf-8")
+            return text
+        except UnicodeEncodeError:
+            pass
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+
+
+def _plain(data: Any) -> dict[str, Any]:
+    """Structured detail as JSON stores it, every string made storable; anything else (a set, bytes,
+    NaN) is the extractor's error, never the batch's."""
+    if not isinstance(data, dict):
+        raise ExtractorError("artifact data must be a dict")
+    try:
+        json.dumps(data, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ExtractorError(f"artifact data is not plain JSON: {exc}") from None
+    cleaned: dict[str, Any] = _clean(data)
+    return cleaned
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {storable(str(k)): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
 
 
 class _Keep:

@@ -128,3 +128,33 @@ def test_a_reviewer_may_not_run_analyse(ctx: ServiceContext, tmp_path: Path) -> 
     reviewer = Authz(7, "rita", Role.REVIEWER, frozenset({case_id}))
     with pytest.raises(ForbiddenError):
         run_analyse(ctx, reviewer, case_id, workers=1, registry=_registry(Tokens))
+
+
+class Hostile(Extractor):
+    """What a careless plugin does with binary evidence: NULs, undecodable bytes, bad detail."""
+
+    name: ClassVar[str] = "test.hostile"
+    version: ClassVar[int] = 1
+    accepts: ClassVar[Accepts] = Accepts(mimes=("text/",))
+
+    def run(self, view: ContentView, sink: Sink) -> None:
+        raw = view.read()
+        sink.artifact("raw", raw.decode("utf-8", "surrogateescape") + "\x00\udcff", offset=0,
+                      where="line\x001", data={"bytes\x00": ["\udcfe", 1, None]})
+        if b"@" in raw:
+            sink.artifact("bad", "x", data={"a set": {1}})  # not JSON: this extractor's error, not the batch's
+
+
+def test_hostile_text_from_an_extractor_is_stored_escaped_and_bad_detail_is_its_error(
+        ctx: ServiceContext, tmp_path: Path) -> None:
+    case_id = _case(ctx, tmp_path)
+    report = run_analyse(ctx, OPERATOR, case_id, workers=1, registry=_registry(Hostile))
+    assert report.analysed == 3 and report.errors == 2 and report.unreachable == 0  # two hold an "@"
+    raw = [a for a in list_artifacts(ctx, OPERATOR, case_id) if a.kind == "raw"]
+    assert len(raw) == 3
+    assert all(a.value.endswith("\\x00\\xff") and a.where == "line\\x001" for a in raw)
+    assert all(a.data == {"bytes\\x00": ["\\xfe", 1, None]} for a in raw)
+    with ctx.db.session() as s:
+        errors = set(s.scalars(select(ExtractorLedger.error).where(ExtractorLedger.extractor == "test.hostile")))
+    failed = errors - {None}
+    assert len(failed) == 1 and "not plain JSON" in (failed.pop() or "")
