@@ -14,7 +14,7 @@ import importlib
 import inspect
 import pkgutil
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -166,13 +166,11 @@ def _guarded(fn: Callable[..., Any]) -> bool:
     return False
 
 
-def _reachable(fn: Callable[..., Any]) -> tuple[set[str], set[str]]:
-    """Names called, and the actions appended (string constants among the positional arguments of
-    ``log(…)`` / ``record_event(…)``), in ``fn`` and the private helpers of its module it calls."""
+def module_calls(fn: Callable[..., Any]) -> Iterator[tuple[ast.Call, Any]]:
+    """Every plain-name call in ``fn`` and in the private helpers of its module it calls, with what
+    the name stands for in that module (shared with the route test in tests/web/test_access.py)."""
     mod = inspect.getmodule(fn)
     assert mod is not None
-    calls: set[str] = set()
-    actions: set[str] = set()
     todo, seen = [fn], set()
     while todo:
         f = todo.pop()
@@ -182,13 +180,23 @@ def _reachable(fn: Callable[..., Any]) -> tuple[set[str], set[str]]:
         for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(f)))):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
                 continue
-            calls.add(node.func.id)
-            helper = getattr(mod, node.func.id, None)
-            if node.func.id.startswith("_") and inspect.isfunction(helper) and helper.__module__ == mod.__name__:
-                todo.append(helper)
-            if node.func.id in ("log", "record_event"):
-                actions |= {c.value for arg in node.args for c in ast.walk(arg)
-                            if isinstance(c, ast.Constant) and isinstance(c.value, str)}
+            target = getattr(mod, node.func.id, None)
+            if node.func.id.startswith("_") and inspect.isfunction(target) and target.__module__ == mod.__name__:
+                todo.append(target)
+            yield node, target
+
+
+def _reachable(fn: Callable[..., Any]) -> tuple[set[str], set[str]]:
+    """Names called, and the actions appended (string constants among the positional arguments of
+    ``log(…)`` / ``record_event(…)``), in ``fn`` and the private helpers of its module it calls."""
+    calls: set[str] = set()
+    actions: set[str] = set()
+    for node, _target in module_calls(fn):
+        assert isinstance(node.func, ast.Name)
+        calls.add(node.func.id)
+        if node.func.id in ("log", "record_event"):
+            actions |= {c.value for arg in node.args for c in ast.walk(arg)
+                        if isinstance(c, ast.Constant) and isinstance(c.value, str)}
     return calls, actions
 
 

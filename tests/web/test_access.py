@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import ast
-import inspect
 import re
-import textwrap
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -157,34 +155,22 @@ ROUTE_AUTH = {"auth.login", "auth.logout"}
 def test_routes_reach_the_services_only_through_checked_use_cases(tmp_path: Path) -> None:
     """Static: every service function a route handler (or a private helper of its module) calls is
     a use case given the signed-in user's ``user.authz``, never an unchecked internal helper."""
-    from tests.services.test_contract import INTERNAL, use_cases
+    from tests.services.test_contract import INTERNAL, module_calls, use_cases
 
     by_fn = {fn: key for key, fn in use_cases().items()}
     app = create_app(Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'routes.db'}"))
     problems, reached = [], set()
     for route in _endpoints(app.routes):
-        mod = inspect.getmodule(route.endpoint)
-        todo, seen = [route.endpoint], set()
-        while todo:
-            f = todo.pop()
-            if f in seen:
+        for node, target in module_calls(route.endpoint):
+            key = by_fn.get(target) if callable(target) else None
+            if key is None:
                 continue
-            seen.add(f)
-            for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(f)))):
-                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
-                    continue
-                target = getattr(mod, node.func.id, None)
-                if node.func.id.startswith("_") and inspect.isfunction(target) and target.__module__ == mod.__name__:
-                    todo.append(target)
-                key = by_fn.get(target) if callable(target) else None
-                if key is None:
-                    continue
-                reached.add(key)
-                if key in ROUTE_AUTH:
-                    continue
-                if key in INTERNAL:
-                    problems.append(f"{route.path}: calls the unchecked helper {key}")
-                elif len(node.args) < 2 or ast.unparse(node.args[1]) != "user.authz":
-                    problems.append(f"{route.path}: {key} is not given user.authz")
+            reached.add(key)
+            if key in ROUTE_AUTH:
+                continue
+            if key in INTERNAL:
+                problems.append(f"{route.path}: calls the unchecked helper {key}")
+            elif len(node.args) < 2 or ast.unparse(node.args[1]) != "user.authz":
+                problems.append(f"{route.path}: {key} is not given user.authz")
     assert not problems, "\n".join(problems)
     assert {"cases.list_cases", "exports.export_vics", "review.categorise", "reveal.reveal"} <= reached
