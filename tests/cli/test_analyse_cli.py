@@ -27,8 +27,9 @@ PLUGIN = Path(__file__).parents[1] / "extractors" / "example_plugin"
 def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example extractor package, installed by pip into its own folder (offline, no isolation)."""
     target = tmp_path_factory.mktemp("site")
+    source = shutil.copytree(PLUGIN, tmp_path_factory.mktemp("plugin") / "example_plugin")  # pip builds in place
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
-                    "--target", str(target), str(PLUGIN)], check=True, capture_output=True,
+                    "--target", str(target), str(source)], check=True, capture_output=True,
                    cwd=tmp_path_factory.getbasetemp())
     return target
 
