@@ -13,6 +13,7 @@ nothing.
 from __future__ import annotations
 
 import multiprocessing as mp
+import shlex
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -244,7 +245,10 @@ def _custody(ctx: ServiceContext, authz: Authz, tasks: list[AnalyseTask], action
 
 
 def _analyse_cases(ctx: ServiceContext, authz: Authz, case_ids: list[int], names: Sequence[str],
-                   workers: int | None, progress: AnalyseProgress | None, registry: Registry | None) -> AnalyseReport:
+                   workers: int | None, progress: AnalyseProgress | None, registry: Registry | None,
+                   target: str) -> AnalyseReport:
+    """``target`` is what the command named (a case, or ``--all``), for the resume hint after a stop."""
+    resume = " ".join(["safehold analyse", target, *(f"--extractor {shlex.quote(n)}" for n in names)])
     registry = registry or load_registry()
     extractors = registry.select(names)
     report = AnalyseReport(case_ids, [x.name for x in extractors])
@@ -252,12 +256,13 @@ def _analyse_cases(ctx: ServiceContext, authz: Authz, case_ids: list[int], names
     plans = [(case_id, plan_analysis(ctx, case_id, extractors)) for case_id in case_ids]
     progress.begin(sum(len(t.items) for _, tasks in plans for t in tasks))
     for case_id, tasks in plans:  # audited even when nothing is new: someone asked, and nothing was read
-        _analyse_case(ctx, authz, case_id, tasks, workers or ctx.settings.workers, progress, report, registry)
+        _analyse_case(ctx, authz, case_id, tasks, workers or ctx.settings.workers, progress, report, registry,
+                      resume)
     return report
 
 
 def _analyse_case(ctx: ServiceContext, authz: Authz, case_id: int, tasks: list[AnalyseTask], workers: int,
-                  progress: AnalyseProgress, report: AnalyseReport, registry: Registry) -> None:
+                  progress: AnalyseProgress, report: AnalyseReport, registry: Registry, resume: str) -> None:
     """One case's plan, between its audit records and custody events (started, finished or interrupted)."""
     count = sum(len(t.items) for t in tasks)
     report.planned += count
@@ -275,7 +280,7 @@ def _analyse_case(ctx: ServiceContext, authz: Authz, case_id: int, tasks: list[A
         record_event(ctx, authz.actor, "analyse-interrupt", case_id, None, analysed=done, of=count)
         _custody(ctx, authz, tasks, "analyse-interrupted", analysed=done, of=count)
         raise Interrupted(f"analysis of case {case_id} stopped after {done} of {count} contents",
-                          f"safehold analyse {case_id}") from None
+                          resume) from None
     analysed, unreachable, errors, artifacts = (now - then for now, then in zip(
         (report.analysed, report.unreachable, report.errors, report.artifacts), before, strict=True))
     record_event(ctx, authz.actor, "analyse-finish", case_id, None, analysed=analysed, unreachable=unreachable,
@@ -288,7 +293,7 @@ def run_analyse(ctx: ServiceContext, authz: Authz, case_ref: str | int, names: S
                 registry: Registry | None = None) -> AnalyseReport:
     """Run the named extractors (all when none are named) wherever they are new or newer in one case."""
     require(authz.can_analyse(case_id := case_id_of(ctx, case_ref)), "analyse this case")
-    return _analyse_cases(ctx, authz, [case_id], names, workers, progress, registry)
+    return _analyse_cases(ctx, authz, [case_id], names, workers, progress, registry, str(case_id))
 
 
 def analyse_all(ctx: ServiceContext, authz: Authz, names: Sequence[str] = (), workers: int | None = None,
@@ -297,4 +302,4 @@ def analyse_all(ctx: ServiceContext, authz: Authz, names: Sequence[str] = (), wo
     require(authz.can_analyse_all(), "analyse every case")
     with ctx.db.session() as s:
         case_ids = [c for c in s.scalars(select(Case.id).order_by(Case.id)) if authz.can_analyse(c)]
-    return _analyse_cases(ctx, authz, case_ids, names, workers, progress, registry)
+    return _analyse_cases(ctx, authz, case_ids, names, workers, progress, registry, "--all")
